@@ -1,0 +1,82 @@
+# lesion: build, test, benchmark.
+#
+#   make            build/lesion and build/liblesion.a
+#   make test       install missing Debian packages, build, run every test
+#   make test-asan  the same suite under AddressSanitizer + UBSan (build-asan/)
+#   make bench      performance against PyTorch (see docs/performance.md)
+#   make model      retrain the bundled model from scratch (about an hour)
+#
+# Sources are found by wildcard: one folder per layer under src/, tests under
+# tests/ mirror them (tests/<layer>/test_*.c, one binary each).
+
+SAN ?=
+ifeq ($(SAN),1)
+  BUILD  ?= build-asan
+  CC     := clang
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  LDSAN  := -fsanitize=address,undefined
+  OMPFLAGS := -fopenmp=libomp
+else
+  BUILD  ?= build
+  CC     ?= gcc
+  OPT    := -O3 -march=native -g
+  LDSAN  :=
+  OMPFLAGS := -fopenmp
+endif
+
+PKGS    := libpcre2-8 libcjson openblas
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(OPT) $(OMPFLAGS) -Iinclude -Isrc \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDFLAGS := $(OMPFLAGS) $(LDSAN)
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
+
+.PHONY: all deps test test-unit test-asan bench model fuzz clean
+all: $(BUILD)/lesion $(BUILD)/liblesion.a
+
+deps:
+	@bash scripts/setup-deps.sh
+
+$(BUILD)/%.o: %.c include/lesion.h $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/liblesion.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lesion: $(CLI_OBJ) $(BUILD)/liblesion.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/liblesion.a tests/test_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $< $(BUILD)/liblesion.a $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+# The whole suite: unit tests (cmocka), then end-to-end tests (tests/e2e/*.sh:
+# CLI behaviour, the PyTorch reference, the tokenizer differential test).
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@BUILD=$(BUILD) bash tests/run.sh
+
+test-asan: deps
+	@$(MAKE) --no-print-directory SAN=1 test-unit-only
+
+test-unit-only: $(BUILD)/lesion $(TEST_BIN)
+	@BUILD=$(BUILD) LESION_SANITIZED=1 bash tests/run.sh
+
+bench: deps all
+	@bash bench/run.sh
+
+model: deps all
+	@bash tools/make_model.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
