@@ -70,4 +70,12 @@ int ls_config_load(ls_config *cfg, const char *path, ls_error *err);
 #ifdef __cplusplus
 }
 #endif
+
+/* One sub-header per concept, in layer order (each uses only those above). */
+#include "lesion/model.h"      /* safetensors loading, tensor table, weights views */
+#include "lesion/tokenizer.h"  /* GPT-2 byte-level BPE */
+#include "lesion/kernels.h"    /* matmul, layernorm, GELU, softmax, attention */
+#include "lesion/lesion.h"     /* spec grammar, modes, counter-based RNG, overlay */
+#include "lesion/forward.h"    /* forward pass, KV cache, sampling, generation */
+#include "lesion/experiment.h" /* metrics, statistics, results store, report */
 #endif
