@@ -26,9 +26,16 @@ int ls_fail_context(ls_error *err, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
-        char old[sizeof err->msg];
-        memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+        /* Shift the old message right and put "prefix: " in front of it,
+         * truncating at the end if the whole no longer fits. */
+        size_t plen = strlen(prefix), cap = sizeof err->msg - 1;
+        if (plen + 2 > cap) plen = cap - 2;
+        size_t olen = strnlen(err->msg, cap);
+        if (plen + 2 + olen > cap) olen = cap - plen - 2;
+        memmove(err->msg + plen + 2, err->msg, olen);
+        memcpy(err->msg, prefix, plen);
+        memcpy(err->msg + plen, ": ", 2);
+        err->msg[plen + 2 + olen] = '\0';
     }
     return -1;
 }
