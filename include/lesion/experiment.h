@@ -1,5 +1,5 @@
 /* experiment.h: see include/lesion.h. */
 #ifndef LESION_EXPERIMENT_H
 #define LESION_EXPERIMENT_H
-#include "lesion.h"
+#include <lesion.h>
 #endif

@@ -1,5 +1,5 @@
 /* forward.h: see include/lesion.h. */
 #ifndef LESION_FORWARD_H
 #define LESION_FORWARD_H
-#include "lesion.h"
+#include <lesion.h>
 #endif

@@ -1,5 +1,5 @@
 /* lesion.h: see include/lesion.h. */
 #ifndef LESION_LESION_H
 #define LESION_LESION_H
-#include "lesion.h"
+#include <lesion.h>
 #endif

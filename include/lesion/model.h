@@ -14,7 +14,7 @@
  */
 #ifndef LESION_MODEL_H
 #define LESION_MODEL_H
-#include "lesion.h"
+#include <lesion.h>
 
 #ifdef __cplusplus
 extern "C" {

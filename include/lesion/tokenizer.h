@@ -1,5 +1,5 @@
 /* tokenizer.h: see include/lesion.h. */
 #ifndef LESION_TOKENIZER_H
 #define LESION_TOKENIZER_H
-#include "lesion.h"
+#include <lesion.h>
 #endif

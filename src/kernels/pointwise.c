@@ -1,0 +1,48 @@
+/* pointwise.c: layernorm, GELU, residual add and softmax over rows.
+ *
+ * Row statistics are accumulated in double: C is at most a few thousand, so
+ * this costs nothing next to the matmuls and keeps lesion's numbers close to
+ * a float64 reference. */
+#include "lesion/kernels.h"
+
+#include <math.h>
+
+void ls_layernorm(float *out, const float *inp, const float *w, const float *b, int64_t N, int64_t C, float eps,
+                  int n_threads) {
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int64_t i = 0; i < N; i++) {
+        const float *x = inp + i * C;
+        float *y = out + i * C;
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++) sum += x[c];
+        double mean = sum / (double)C, var = 0.0;
+        for (int64_t c = 0; c < C; c++) var += (x[c] - mean) * (x[c] - mean);
+        float m = (float)mean, rstd = (float)(1.0 / sqrt(var / (double)C + (double)eps));
+        for (int64_t c = 0; c < C; c++) y[c] = (x[c] - m) * rstd * w[c] + b[c];
+    }
+}
+
+void ls_gelu(float *x, int64_t n, int n_threads) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void ls_add_inplace(float *x, const float *y, int64_t n, int n_threads) {
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+double ls_log_softmax_row(const float *x, int64_t n, float *probs_out) {
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    double lse = log(sum) + mx;
+    if (probs_out)
+        for (int64_t i = 0; i < n; i++) probs_out[i] = (float)exp((double)x[i] - lse);
+    return lse;
+}
