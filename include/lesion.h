@@ -41,6 +41,10 @@ int ls_fail(ls_error *err, const char *fmt, ...)
 int ls_fail_context(ls_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A 64-bit mix of (seed, counter), splitmix64's finaliser over a Weyl step:
+ * the stateless source of uniform draws for sampling and random init. */
+uint64_t ls_mix64(uint64_t seed, uint64_t counter);
+
 /* ---- model configuration ------------------------------------------------ */
 
 typedef struct ls_config {

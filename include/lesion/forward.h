@@ -25,6 +25,8 @@ int ls_state_new(ls_state **out, const ls_config *cfg, int max_batch, int max_se
 void ls_state_free(ls_state *s);
 int ls_state_threads(const ls_state *s);
 int ls_state_max_seq(const ls_state *s);
+/* Whether a call with B sequences of T positions fits this state. */
+int ls_state_batch_fits(const ls_state *s, int B, int T);
 /* The residual stream buffer (max_batch, max_seq, C) that ls_forward uses. */
 float *ls_state_residual(ls_state *s);
 
@@ -63,8 +65,6 @@ int32_t ls_sample(const float *logits, int V, const ls_sampler *sp, uint64_t ste
 int ls_generate(ls_state *s, const ls_weights *w, const int32_t *prompt, int n_prompt, int n_new,
                 const ls_sampler *sp, int32_t stop_id, int32_t *out, int *n_out, ls_error *err);
 
-/* A 64-bit mix of (seed, counter): the project's stateless source of uniform draws for sampling. */
-uint64_t ls_mix64(uint64_t seed, uint64_t counter);
 
 #ifdef __cplusplus
 }

@@ -110,6 +110,10 @@ typedef struct ls_st_entry {
 int ls_safetensors_write(const char *path, const ls_st_entry *entries, int n,
                          const char *const *metadata, ls_error *err);
 
+/* Writes a random-weight GPT-2 (GPT-2's init: N(0, 0.02) weights, zero
+ * biases, unit LayerNorms) in Hugging Face layout into dir (created). */
+int ls_model_init_random(const ls_config *cfg, uint64_t seed, ls_dtype dtype, const char *dir, ls_error *err);
+
 /* Writes a GPT-2 config.json for cfg (atomically). */
 int ls_config_write(const ls_config *cfg, const char *path, ls_error *err);
 

@@ -66,6 +66,7 @@ void ls_state_free(ls_state *s) {
 
 int ls_state_threads(const ls_state *s) { return s->n_threads; }
 int ls_state_max_seq(const ls_state *s) { return s->max_seq; }
+int ls_state_batch_fits(const ls_state *s, int B, int T) { return B <= s->max_batch && T <= s->max_seq; }
 float *ls_state_residual(ls_state *s) { return s->x; }
 
 void ls_embed(ls_state *s, const ls_weights *w, const int32_t *tokens, int B, int T, int pos0, float *x) {

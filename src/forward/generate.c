@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t ls_mix64(uint64_t seed, uint64_t counter) {
-    /* splitmix64's finaliser over a Weyl step: a bijection of the counter per seed. */
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (counter + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 typedef struct { float p; int32_t id; } prob_id;
 
 static int by_prob_desc(const void *a, const void *b) {
