@@ -1,0 +1,126 @@
+/* common.c: model resolution, threads and small I/O shared by the commands. */
+#include "cli/common.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int is_dir_with_config(const char *dir) {
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    return stat(p, &st) == 0;
+}
+
+int cli_model_dir(const cli_args *a, char *out, size_t n) {
+    const char *m = cli_str(a, "model", NULL);
+    if (!m) m = getenv("LESION_MODEL");
+    if (m) {
+        snprintf(out, n, "%s", m);
+        return 0;
+    }
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *bindir = dirname(exe);
+        const char *candidates[] = {"%s/../models/kjv-gpt2", "%s/../share/lesion/models/kjv-gpt2"};
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(out, n, candidates[i], bindir);
+            if (is_dir_with_config(out)) return 0;
+        }
+    }
+    snprintf(out, n, "models/kjv-gpt2");
+    return 0;
+}
+
+int cli_threads(const cli_args *a, int *out) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long long v;
+    if (cli_int(a, "threads", cores > 0 ? cores : 1, 1, 1024, &v)) return 2;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_open_model(const cli_args *a, ls_model **model, ls_tokenizer **tok) {
+    char dir[4096];
+    ls_error err;
+    cli_model_dir(a, dir, sizeof dir);
+    *model = NULL;
+    if (ls_model_open(model, dir, &err) != 0) return cli_error(a->cmd, 1, "%s", err.msg);
+    if (tok) {
+        *tok = NULL;
+        if (ls_tokenizer_load_dir(tok, dir, &err) != 0) {
+            ls_model_close(*model);
+            *model = NULL;
+            return cli_error(a->cmd, 1, "%s", err.msg);
+        }
+        int tv = ls_tokenizer_vocab_size(*tok), mv = ls_model_config(*model)->vocab_size;
+        if (tv > mv) {
+            ls_tokenizer_free(*tok);
+            ls_model_close(*model);
+            *tok = NULL;
+            *model = NULL;
+            return cli_error(a->cmd, 1, "%s: the tokenizer has %d tokens but config.json says vocab_size=%d", dir, tv, mv);
+        }
+    }
+    return 0;
+}
+
+int cli_parse_ids(const char *cmd, const char *s, int32_t **ids, int *n) {
+    size_t cap = strlen(s) / 2 + 1;
+    int32_t *v = malloc(cap * sizeof *v);
+    int k = 0;
+    if (!v) return cli_error(cmd, 1, "out of memory");
+    const char *p = s;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\n' || *p == '\t' || *p == '[' || *p == ']') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 0 || x > INT32_MAX) {
+            free(v);
+            return cli_error(cmd, 2, "--ids: \"%.20s\" is not a token id (expected comma-separated integers >= 0)", p);
+        }
+        v[k++] = (int32_t)x;
+        p = end;
+    }
+    if (k == 0) {
+        free(v);
+        return cli_error(cmd, 2, "--ids: no token ids given");
+    }
+    *ids = v;
+    *n = k;
+    return 0;
+}
+
+int cli_read_text_or_file(const cli_args *a, const char *text_opt, const char *file_opt, char **text, size_t *len) {
+    const char *t = cli_str(a, text_opt, NULL), *f = file_opt ? cli_str(a, file_opt, NULL) : NULL;
+    if (t && f) return cli_error(a->cmd, 2, "give --%s or --%s, not both", text_opt, file_opt);
+    if (t) {
+        *len = strlen(t);
+        *text = strdup(t);
+        return *text ? 0 : cli_error(a->cmd, 1, "out of memory");
+    }
+    if (f) {
+        ls_error err;
+        if (ls_read_file(f, text, len, &err) != 0) return cli_error(a->cmd, 1, "%s", err.msg);
+        return 0;
+    }
+    if (file_opt) return cli_error(a->cmd, 2, "needs --%s TEXT or --%s FILE", text_opt, file_opt);
+    return cli_error(a->cmd, 2, "needs --%s TEXT", text_opt);
+}
+
+void cli_print_json(void *cjson) {
+    char *s = cJSON_PrintUnformatted(cjson);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    cJSON_Delete(cjson);
+}

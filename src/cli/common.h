@@ -1,0 +1,34 @@
+/* common.h: what every command does the same way: find and open the model,
+ * its tokenizer, thread counts, reading ids and text, JSON output. */
+#ifndef LESION_CLI_COMMON_H
+#define LESION_CLI_COMMON_H
+#include <lesion.h>
+
+#include "cli/args.h"
+
+/* Options shared by every command that opens a model. */
+#define CLI_MODEL_OPTS                                                                                        \
+    {"model", "DIR", "model directory in Hugging Face layout (default: the bundled models/kjv-gpt2)"},      \
+    {"threads", "N", "worker threads (default: all cores)"}
+
+/* Resolves the model directory: --model, else $LESION_MODEL, else the
+ * bundled model next to the executable (../models/kjv-gpt2 from build/, or
+ * ../share/lesion/models/kjv-gpt2 when installed). */
+int cli_model_dir(const cli_args *a, char *out, size_t n);
+
+/* Parses --threads (default: number of online cores). 0 ok, 2 usage error. */
+int cli_threads(const cli_args *a, int *out);
+
+/* Opens the model (and, if tok is not NULL, its tokenizer). Prints the error. */
+int cli_open_model(const cli_args *a, ls_model **model, ls_tokenizer **tok);
+
+/* Parses "1,2,3" (commas and/or whitespace) into a malloc'd id array. */
+int cli_parse_ids(const char *cmd, const char *s, int32_t **ids, int *n);
+
+/* Text of --text/--prompt or the contents of --file. */
+int cli_read_text_or_file(const cli_args *a, const char *text_opt, const char *file_opt, char **text, size_t *len);
+
+/* Prints a cJSON value (consumed) as one line on stdout. */
+void cli_print_json(void *cjson);
+
+#endif

@@ -1,0 +1,43 @@
+/* main.c: the lesion command-line tool: dispatch to one file per command.
+ *
+ * Exit status: 0 success, 1 runtime error (bad file, model, I/O), 2 usage
+ * error (unknown flag, bad value, bad spec). Errors are one line on stderr. */
+#include "cli/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"sweep", cmd_sweep, "run a lesion experiment and write a report (the main job)"},
+    {"generate", cmd_generate, "generate text, optionally from a lesioned model"},
+    {"eval", cmd_eval, "cross-entropy, perplexity and bits per byte on a text file"},
+    {"logits", cmd_logits, "write the logits of a token sequence as a .npy file"},
+    {"tokenize", cmd_tokenize, "text to token ids"},
+    {"detokenize", cmd_detokenize, "token ids to text"},
+    {"inspect", cmd_inspect, "config, parameter count and per-tensor statistics"},
+    {"export", cmd_export, "write a lesioned model in Hugging Face layout"},
+    {"init", cmd_init, "create a random-weight GPT-2 model (for tests and benchmarks)"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: lesion COMMAND [options]   (lesion COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return cmd_sweep(0, argv + 1); /* the main job: the seed's experiment, with defaults */
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "lesion: unknown command \"%s\" (expected one of: sweep, generate, eval, logits, tokenize, "
+                    "detokenize, inspect, export, init)\n", argv[1]);
+    return 2;
+}

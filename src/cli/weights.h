@@ -1,0 +1,28 @@
+/* weights.h: the --lesion family of flags, shared by every command that
+ * runs the model: parses the specs and builds the overlay view. */
+#ifndef LESION_CLI_WEIGHTS_H
+#define LESION_CLI_WEIGHTS_H
+#include "cli/common.h"
+
+#define CLI_LESION_OPTS                                                                                         \
+    {"lesion", "SPEC", "lesion a weight slice, e.g. attn.q@L0, attn.k@L5H2,7, wte@D0-63 (repeatable)"},       \
+    {"mode", "MODE", "gauss (default), zero, mean, shuffle, uniform, scale:F"},                                \
+    {"match", "tensor|head", "gauss/uniform statistics over the whole slice (default) or per head"},          \
+    {"with-bias", NULL, "also lesion the matching bias slice"},                                               \
+    {"lesion-seed", "S", "seed of the lesion noise (default 0)"},                                            \
+    {"rng", "philox|torch", "noise generator: counter-based philox (default) or PyTorch's CPU generator"}
+
+/* The weights a command runs: the clean view, or an overlay of lesions on it. */
+typedef struct cli_weights {
+    ls_overlay *overlay; /* NULL when no --lesion was given */
+    ls_weights view;
+} cli_weights;
+
+/* Builds the view from the --lesion flags. Returns 0, or the exit status after printing the error. */
+int cli_weights_build(const cli_args *a, const ls_model *m, cli_weights *out);
+void cli_weights_free(cli_weights *w);
+/* Describes each lesioned slice (spec, mode, statistics before and after):
+ * into json (a cJSON object, key "lesions") if given, else as a table on stdout. */
+void cli_weights_report(const cli_weights *w, const ls_model *m, void *json);
+
+#endif
