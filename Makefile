@@ -45,7 +45,7 @@ all: $(BUILD)/lesion $(BUILD)/liblesion.a
 deps:
 	@bash scripts/setup-deps.sh
 
-$(BUILD)/%.o: %.c include/lesion.h $(wildcard src/*/*.h)
+$(BUILD)/%.o: %.c include/lesion.h $(wildcard include/lesion/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
