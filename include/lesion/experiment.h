@@ -33,6 +33,46 @@ typedef struct ls_eval_result {
 int ls_eval_tokens(ls_state *s, const ls_weights *w, const int32_t *tokens, int64_t n_tokens, int ctx, int stride,
                    ls_eval_result *res, ls_error *err);
 
+/* ---- damage metrics (damage.c) ------------------------------------------ */
+
+typedef struct ls_damage_setup {
+    const int32_t *tokens;   /* eval text; scored as floor(n_tokens / ctx) chunks of ctx tokens */
+    int64_t n_tokens;
+    int ctx;
+    int batch;               /* chunks per forward batch */
+    const int32_t *const *prompts; /* generation prompts (token ids) */
+    const int *prompt_lens;
+    int n_prompts;
+    int gen_tokens;          /* tokens generated per prompt */
+    ls_sampler sampler;      /* prompt p samples with seed sampler.seed + p */
+    int n_threads;
+    int reuse_prefix;        /* 1: restart from the first changed block (default); 0: full recompute */
+} ls_damage_setup;
+
+/* One measurement of a weights view against the clean model. */
+typedef struct ls_damage_row {
+    double cross_entropy;    /* held-out nats per token */
+    double perplexity;
+    double kl;               /* mean KL(clean || lesioned) of next-token distributions, nats */
+    double top1;             /* fraction of positions whose argmax equals the clean argmax */
+    double gen_ppl;          /* fluency: clean-model perplexity of the generated tokens (mean over prompts) */
+    double rep4;             /* fraction of repeated 4-grams in generations (mean over prompts) */
+    double distinct2;        /* distinct bigrams / bigrams (mean over prompts) */
+    int first_layer;         /* first recomputed block (prefix reuse) */
+    int32_t *gen_ids;        /* (n_prompts, gen_tokens) generated ids */
+    int *gen_lens;           /* (n_prompts) */
+} ls_damage_row;
+
+typedef struct ls_damage ls_damage;
+/* Runs and caches the clean pass (and measures the clean model itself). */
+int ls_damage_new(ls_damage **out, const ls_weights *clean, const ls_damage_setup *setup, ls_error *err);
+void ls_damage_free(ls_damage *d);
+const ls_damage_row *ls_damage_clean(const ls_damage *d);
+int ls_damage_row_alloc(const ls_damage *d, ls_damage_row *row);
+void ls_damage_row_free(ls_damage_row *row);
+/* Measures a weights view (clean or an overlay of the same model). */
+int ls_damage_measure(ls_damage *d, const ls_weights *w, ls_damage_row *row, ls_error *err);
+
 /* ---- results store (store.c) ------------------------------------------- */
 
 /* Append-only JSONL with one row per unique "key"; opening it drops a torn
@@ -69,6 +109,12 @@ typedef struct ls_transition {
     double agreement;  /* fraction of bootstrap resamples locating the largest jump at the same step */
 } ls_transition;
 ls_transition ls_find_transition(const double *values, int n_configs, int n_seeds, uint64_t seed);
+
+/* ---- report (report.c) --------------------------------------------------- */
+
+/* Renders report.html (self-contained: inline SVG plots, band table,
+ * samples) from a sweep's summary (a cJSON object as in summary.json). */
+int ls_report_write(const char *path, const void *summary_json, ls_error *err);
 
 #ifdef __cplusplus
 }
