@@ -110,6 +110,32 @@ typedef struct ls_transition {
 } ls_transition;
 ls_transition ls_find_transition(const double *values, int n_configs, int n_seeds, uint64_t seed);
 
+/* ---- summary (summary.c) -------------------------------------------------- */
+
+/* What the summary needs to know about the sweep besides its rows. */
+typedef struct ls_sweep_meta {
+    const char *model, *plan, *target, *mode, *match;
+    int n_seeds;
+    int64_t eval_tokens;
+    const char *const *prompts;
+    int n_prompts;
+    const char *const *labels;  /* [n_configs]; config 0 is the clean model */
+    const char *const *specs;   /* [n_configs] */
+    int n_configs;
+    int ordered;                /* configurations form a series (cumulative, reverse): locate the transition */
+    int heads_layers, heads_per_layer; /* heads plan: configs 1.. are (layer, head) in order */
+} ls_sweep_meta;
+
+extern const char *const ls_band_names[4];
+const char *ls_band_rule(void);
+/* Band index 0..3 (about normal, meaning lost, repetitive or confused, noise). */
+int ls_band(double ppl, double top1, double gen_ppl, double rep4, double clean_ppl, double clean_gen_ppl,
+            double clean_rep4);
+
+/* Aggregates rows (JSON objects with "config", "seed_index", the metric
+ * fields and "samples") into the summary (a cJSON object; caller deletes). */
+void *ls_sweep_summarize(const ls_sweep_meta *meta, const char *const *rows, int n_rows, ls_error *err);
+
 /* ---- report (report.c) --------------------------------------------------- */
 
 /* Renders report.html (self-contained: inline SVG plots, band table,
