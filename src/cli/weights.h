@@ -18,6 +18,22 @@ typedef struct cli_weights {
     ls_weights view;
 } cli_weights;
 
+/* How lesions are applied (--mode, --match, --with-bias, --lesion-seed, --rng). */
+typedef struct cli_lesion_opts {
+    const char *mode, *match, *rng;
+    int with_bias;
+    uint64_t seed;
+} cli_lesion_opts;
+
+/* Reads the lesion flags; 0, or 2 after printing a usage error. */
+int cli_lesion_opts_parse(const cli_args *a, cli_lesion_opts *o);
+/* A clean view with an (empty) overlay ready for lesions. */
+int cli_weights_init(cli_weights *w, const ls_model *m, ls_error *err);
+/* Applies one spec, or several separated by ';' or spaces, on top of what is applied. */
+int cli_weights_apply(cli_weights *w, const ls_model *m, const char *specs, const cli_lesion_opts *o, ls_error *err);
+/* Undoes every lesion: the view is the clean model again, bitwise. */
+void cli_weights_reset(cli_weights *w, const ls_model *m);
+
 /* Builds the view from the --lesion flags. Returns 0, or the exit status after printing the error. */
 int cli_weights_build(const cli_args *a, const ls_model *m, cli_weights *out);
 void cli_weights_free(cli_weights *w);
