@@ -15,4 +15,59 @@
 
 #define FIXTURE_TINY "tests/fixtures/tiny-gpt2"
 
+/* ---- shared helpers: temp dirs, files, substring asserts ----------------- */
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Fails the test unless hay contains needle, printing both. */
+#define assert_contains(hay, needle)                                                      \
+    do {                                                                                  \
+        const char *hay_ = (hay), *needle_ = (needle);                                    \
+        if (!hay_ || !strstr(hay_, needle_))                                              \
+            fail_msg("\"%s\" does not contain \"%s\"", hay_ ? hay_ : "(null)", needle_); \
+    } while (0)
+
+/* A fresh private directory /tmp/lesion-test-XXXXXX; buf needs >= 32 bytes. */
+static inline void test_tmpdir(char *buf, size_t n) {
+    snprintf(buf, n, "/tmp/lesion-test-XXXXXX");
+    assert_non_null(mkdtemp(buf));
+}
+
+static inline int test_rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* Removes dir and everything under it (does not follow symlinks). */
+static inline void test_rmtree(const char *dir) { nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* buf = dir/name */
+static inline void test_path(char *buf, size_t n, const char *dir, const char *name) {
+    assert_true((size_t)snprintf(buf, n, "%s/%s", dir, name) < n);
+}
+
+/* Writes exactly len bytes to path (plain, non-atomic: tests build bad files). */
+static inline void test_write_bytes(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static inline void test_write_text(const char *path, const char *text) { test_write_bytes(path, text, strlen(text)); }
+
+/* Whole file into a malloc'd NUL-terminated buffer (test asserts on failure). */
+static inline char *test_read_all(const char *path, size_t *len) {
+    char *data;
+    size_t n;
+    ls_error err = {{0}};
+    if (ls_read_file(path, &data, &n, &err) != 0) fail_msg("%s", err.msg);
+    if (len) *len = n;
+    return data;
+}
+
 #endif

@@ -81,9 +81,12 @@ static int parse_entry(ls_st_tensor *t, const cJSON *item, uint64_t data_size, l
     return t->name ? 0 : ls_fail(err, "out of memory");
 }
 
-static int by_begin(const void *a, const void *b) {
+/* Orders by (begin, end), as the reference implementation does, so that an
+ * empty tensor sharing its offset with a non-empty one sorts first. */
+static int by_offsets(const void *a, const void *b) {
     const ls_st_tensor *x = a, *y = b;
-    return (x->begin > y->begin) - (x->begin < y->begin);
+    if (x->begin != y->begin) return (x->begin > y->begin) - (x->begin < y->begin);
+    return (x->end > y->end) - (x->end < y->end);
 }
 
 static int parse_header(ls_st_file *f, const char *json, size_t len, ls_error *err) {
@@ -116,7 +119,7 @@ static int parse_header(ls_st_file *f, const char *json, size_t len, ls_error *e
     ls_st_tensor *sorted = malloc(((size_t)f->n_tensors + 1) * sizeof *sorted);
     if (!sorted) return ls_fail(err, "out of memory");
     memcpy(sorted, f->tensors, (size_t)f->n_tensors * sizeof *sorted);
-    qsort(sorted, (size_t)f->n_tensors, sizeof *sorted, by_begin);
+    qsort(sorted, (size_t)f->n_tensors, sizeof *sorted, by_offsets);
     uint64_t at = 0;
     for (int i = 0; i < f->n_tensors && rc == 0; i++) {
         if (sorted[i].begin < at)
@@ -208,7 +211,8 @@ static uint16_t f32_to_f16(float x) {
     if (a < 0x38800000u) {                                   /* subnormal or zero in half */
         if (a < 0x33000000u) return (uint16_t)sign;
         uint32_t mant = (a & 0x7fffffu) | 0x800000u;
-        int shift = 126 - (int)(a >> 23) + 13 + 1; /* bits to drop */
+        /* value = mant * 2^(e-150) = half * 2^-24, so half = mant >> (126 - e); e in [102, 112]. */
+        int shift = 126 - (int)(a >> 23); /* bits to drop: 14..24 */
         uint32_t half = mant >> shift;
         uint32_t rem = mant & ((1u << shift) - 1);
         uint32_t mid = 1u << (shift - 1);
