@@ -60,8 +60,9 @@ static inline void test_write_bytes(const char *path, const void *data, size_t l
 
 static inline void test_write_text(const char *path, const char *text) { test_write_bytes(path, text, strlen(text)); }
 
-/* Whole file into a malloc'd NUL-terminated buffer (test asserts on failure). */
-static inline char *test_read_all(const char *path, size_t *len) {
+/* Whole file into a malloc'd NUL-terminated buffer (test asserts on failure).
+ * Not inlined: gcc 12 then mistakes the result for a pointer to a local. */
+__attribute__((unused, noinline)) static char *test_read_all(const char *path, size_t *len) {
     char *data;
     size_t n;
     ls_error err = {{0}};
