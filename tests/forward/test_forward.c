@@ -1,0 +1,395 @@
+/* test_forward.c: proves, on a small random GPT-2, that the forward pass is
+ * bitwise identical for 1 and 2 threads; that the KV cache is consistent
+ * (prefill in one call = prefill in chunks = prefill then single steps, to
+ * 1e-5); that sequences in a batch do not see each other (batched logits =
+ * each sequence alone, to 1e-5); that ls_embed + ls_block + ls_head compose
+ * to exactly ls_forward; that bad token ids, positions and batch sizes are
+ * refused with messages; that greedy generation is deterministic and equals
+ * the argmax of an uncached forward step by step, sampling depends only on
+ * the seed (not on thread count), top_k = 1 is greedy and stop ids stop; and
+ * that ls_sample gives known answers on hand-made logits (temperature 0,
+ * ties, top_k, top_p, and the sampled frequencies of a known distribution). */
+#include "test_util.h"
+
+#include <math.h>
+
+typedef struct {
+    char dir[64];
+    ls_model *model;
+    ls_weights w;
+    const ls_config *cfg;
+} fixture;
+
+static const ls_config k_cfg = {.n_layer = 2, .n_head = 2, .n_embd = 16, .n_ctx = 32, .vocab_size = 23, .ln_eps = 1e-5f};
+#define V 23
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    test_tmpdir(f->dir, sizeof f->dir);
+    ls_error err = {{0}};
+    char dir[128];
+    test_path(dir, sizeof dir, f->dir, "model");
+    /* 0.02 weights give near-uniform logits; that is fine for these tests, which compare paths. */
+    if (ls_model_init_random(&k_cfg, 1234, LS_DTYPE_F32, dir, &err) != 0 || ls_model_open(&f->model, dir, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    f->w = ls_model_weights(f->model);
+    f->cfg = ls_model_config(f->model);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    ls_model_close(f->model);
+    test_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static ls_state *new_state(const ls_config *cfg, int B, int S, int threads) {
+    ls_state *s = NULL;
+    ls_error err = {{0}};
+    if (ls_state_new(&s, cfg, B, S, threads, &err) != 0) fail_msg("%s", err.msg);
+    return s;
+}
+
+static void forward_ok(ls_state *s, const ls_weights *w, const int32_t *tok, int B, int T, int pos0, float *logits,
+                       enum ls_logits_mode mode) {
+    ls_error err = {{0}};
+    if (ls_forward(s, w, tok, B, T, pos0, logits, mode, &err) != 0) fail_msg("%s", err.msg);
+}
+
+/* Deterministic token ids in 0..V-1. */
+static void fill_tokens(int32_t *t, int n, uint64_t seed) {
+    for (int i = 0; i < n; i++) t[i] = (int32_t)(ls_mix64(seed, (uint64_t)i) % V);
+}
+
+static void assert_close(const float *a, const float *b, int64_t n, double tol, const char *what) {
+    double mx = 0;
+    for (int64_t i = 0; i < n; i++) mx = fmax(mx, fabs((double)a[i] - b[i]));
+    if (!(mx <= tol)) fail_msg("%s: max |diff| %.3g > %.3g", what, mx, tol);
+}
+
+static int32_t argmax(const float *x, int n) {
+    int32_t b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+static void test_threads_bitwise_identical(void **state) {
+    fixture *f = *state;
+    enum { B = 2, T = 20 };
+    int32_t tok[B * T];
+    fill_tokens(tok, B * T, 1);
+    float *l1 = malloc(sizeof(float) * B * T * V), *l2 = malloc(sizeof(float) * B * T * V);
+    assert_non_null(l1);
+    assert_non_null(l2);
+    ls_state *s1 = new_state(f->cfg, B, T, 1), *s2 = new_state(f->cfg, B, T, 2);
+    assert_int_equal(ls_state_threads(s2), 2);
+    forward_ok(s1, &f->w, tok, B, T, 0, l1, LS_LOGITS_ALL);
+    forward_ok(s2, &f->w, tok, B, T, 0, l2, LS_LOGITS_ALL);
+    assert_memory_equal(l1, l2, sizeof(float) * B * T * V);
+    for (int i = 0; i < B * T * V; i++) assert_true(isfinite(l1[i]));
+    /* Cached steps too. */
+    forward_ok(s1, &f->w, tok, B, T - 3, 0, NULL, LS_LOGITS_NONE);
+    forward_ok(s2, &f->w, tok, B, T - 3, 0, NULL, LS_LOGITS_NONE);
+    forward_ok(s1, &f->w, tok, B, 3, T - 3, l1, LS_LOGITS_LAST);
+    forward_ok(s2, &f->w, tok, B, 3, T - 3, l2, LS_LOGITS_LAST);
+    assert_memory_equal(l1, l2, sizeof(float) * B * V);
+    ls_state_free(s1);
+    ls_state_free(s2);
+    free(l1);
+    free(l2);
+}
+
+static void test_kv_cache_consistency(void **state) {
+    fixture *f = *state;
+    enum { T = 21 };
+    int32_t tok[T];
+    fill_tokens(tok, T, 2);
+    float *full = malloc(sizeof(float) * T * V), *part = malloc(sizeof(float) * T * V);
+    assert_non_null(full);
+    assert_non_null(part);
+    ls_state *s = new_state(f->cfg, 1, 32, 1);
+    forward_ok(s, &f->w, tok, 1, T, 0, full, LS_LOGITS_ALL);
+
+    /* Prefill T-1, then one step: the last position's logits agree. */
+    float last[V];
+    forward_ok(s, &f->w, tok, 1, T - 1, 0, NULL, LS_LOGITS_NONE);
+    forward_ok(s, &f->w, tok + T - 1, 1, 1, T - 1, last, LS_LOGITS_LAST);
+    assert_close(last, full + (T - 1) * V, V, 1e-5, "prefill T-1 + 1 step vs prefill T");
+
+    /* Prefill in chunks 7 + 6 + 8 with all logits: every row agrees. */
+    forward_ok(s, &f->w, tok, 1, 7, 0, part, LS_LOGITS_ALL);
+    forward_ok(s, &f->w, tok + 7, 1, 6, 7, part + 7 * V, LS_LOGITS_ALL);
+    forward_ok(s, &f->w, tok + 13, 1, 8, 13, part + 13 * V, LS_LOGITS_ALL);
+    assert_close(part, full, T * V, 1e-5, "chunked prefill vs one prefill");
+
+    /* One token at a time from the start. */
+    for (int t = 0; t < T; t++) forward_ok(s, &f->w, tok + t, 1, 1, t, part + t * V, LS_LOGITS_LAST);
+    assert_close(part, full, T * V, 1e-5, "token-by-token vs one prefill");
+
+    /* LS_LOGITS_LAST of a prefill is the last row of LS_LOGITS_ALL, exactly. */
+    forward_ok(s, &f->w, tok, 1, T, 0, last, LS_LOGITS_LAST);
+    assert_memory_equal(last, full + (T - 1) * V, sizeof last);
+    ls_state_free(s);
+    free(full);
+    free(part);
+}
+
+static void test_batch_consistency(void **state) {
+    fixture *f = *state;
+    enum { T = 12 };
+    int32_t tok[2 * T];
+    fill_tokens(tok, 2 * T, 3);
+    tok[0] = 5, tok[T] = 17; /* surely different sequences */
+    float both[2 * T * V], alone[T * V];
+    ls_state *s = new_state(f->cfg, 3, 16, 2);
+    forward_ok(s, &f->w, tok, 2, T, 0, both, LS_LOGITS_ALL);
+    for (int b = 0; b < 2; b++) {
+        forward_ok(s, &f->w, tok + b * T, 1, T, 0, alone, LS_LOGITS_ALL);
+        assert_close(both + b * T * V, alone, T * V, 1e-5, "batched vs alone");
+    }
+    /* With the cache: both prefilled to 8 in a batch, then 4 more positions in a batch. */
+    int32_t head[2 * 8], tail[2 * 4];
+    for (int b = 0; b < 2; b++) {
+        memcpy(head + b * 8, tok + b * T, 8 * sizeof *tok);
+        memcpy(tail + b * 4, tok + b * T + 8, 4 * sizeof *tok);
+    }
+    float step[2 * 4 * V];
+    forward_ok(s, &f->w, head, 2, 8, 0, NULL, LS_LOGITS_NONE);
+    forward_ok(s, &f->w, tail, 2, 4, 8, step, LS_LOGITS_ALL);
+    for (int b = 0; b < 2; b++) assert_close(step + b * 4 * V, both + (b * T + 8) * V, 4 * V, 1e-5, "batched cache");
+    /* LS_LOGITS_LAST gives one row per sequence. */
+    float lastrows[2 * V];
+    forward_ok(s, &f->w, tok, 2, T, 0, lastrows, LS_LOGITS_LAST);
+    for (int b = 0; b < 2; b++) assert_memory_equal(lastrows + b * V, both + (b * T + T - 1) * V, V * sizeof(float));
+    ls_state_free(s);
+}
+
+static void test_stages_compose_to_forward(void **state) {
+    fixture *f = *state;
+    enum { B = 2, T = 9 };
+    const int C = f->cfg->n_embd;
+    int32_t tok[B * T];
+    fill_tokens(tok, B * T, 4);
+    float ref[B * T * V], got[B * T * V];
+    float *x = malloc(sizeof(float) * B * T * C);
+    assert_non_null(x);
+    ls_state *s = new_state(f->cfg, B, T, 1);
+    forward_ok(s, &f->w, tok, B, T, 0, ref, LS_LOGITS_ALL);
+    ls_embed(s, &f->w, tok, B, T, 0, x);
+    /* Embedding = wte[token] + wpe[position]. */
+    assert_true(x[(1 * T + 3) * C + 5] == f->w.t[LS_WTE][tok[T + 3] * C + 5] + f->w.t[LS_WPE][3 * C + 5]);
+    for (int l = 0; l < f->cfg->n_layer; l++) ls_block(s, &f->w, l, x, B, T, 0);
+    ls_head(s, &f->w, x, B * T, got);
+    assert_memory_equal(got, ref, sizeof ref);
+    /* ls_forward's own residual buffer holds the final x. */
+    assert_memory_equal(ls_state_residual(s), x, sizeof(float) * B * T * C);
+    ls_state_free(s);
+    free(x);
+}
+
+static void test_forward_rejects_bad_input(void **state) {
+    fixture *f = *state;
+    ls_state *s = new_state(f->cfg, 2, 8, 1);
+    assert_int_equal(ls_state_max_seq(s), 8);
+    assert_true(ls_state_batch_fits(s, 2, 8));
+    assert_false(ls_state_batch_fits(s, 3, 8));
+    assert_false(ls_state_batch_fits(s, 1, 9));
+    int32_t tok[16] = {0};
+    float logits[16 * V];
+    ls_error err = {{0}};
+
+    tok[3] = V; /* one past the vocabulary */
+    assert_int_equal(ls_forward(s, &f->w, tok, 1, 4, 0, logits, LS_LOGITS_ALL, &err), -1);
+    assert_contains(err.msg, "token id 23 at index 3 is outside the vocabulary (0..22)");
+    tok[3] = -1;
+    assert_int_equal(ls_forward(s, &f->w, tok, 1, 4, 0, logits, LS_LOGITS_ALL, &err), -1);
+    assert_contains(err.msg, "token id -1");
+    tok[3] = 0;
+
+    assert_int_equal(ls_forward(s, &f->w, tok, 1, 9, 0, logits, LS_LOGITS_ALL, &err), -1);
+    assert_contains(err.msg, "positions 0..8 exceed the context length 8");
+    assert_int_equal(ls_forward(s, &f->w, tok, 1, 2, 7, logits, LS_LOGITS_ALL, &err), -1);
+    assert_contains(err.msg, "positions 7..8 exceed the context length 8");
+    assert_int_equal(ls_forward(s, &f->w, tok, 1, 1, -1, logits, LS_LOGITS_ALL, &err), -1);
+    assert_contains(err.msg, "exceed the context length");
+    assert_int_equal(ls_forward(s, &f->w, tok, 1, 0, 0, logits, LS_LOGITS_ALL, &err), -1);
+    assert_int_equal(ls_forward(s, &f->w, tok, 3, 2, 0, logits, LS_LOGITS_ALL, &err), -1);
+    assert_contains(err.msg, "batch of 3 sequences (this state holds 1..2)");
+    assert_int_equal(ls_forward(s, &f->w, tok, 0, 2, 0, logits, LS_LOGITS_ALL, &err), -1);
+    /* The last position that fits is fine. */
+    forward_ok(s, &f->w, tok, 2, 1, 7, logits, LS_LOGITS_ALL);
+
+    ls_state *bad = (ls_state *)1;
+    assert_int_equal(ls_state_new(&bad, f->cfg, 1, 33, 1, &err), -1); /* longer than n_ctx = 32 */
+    assert_null(bad);
+    assert_contains(err.msg, "invalid state shape");
+    assert_int_equal(ls_state_new(&bad, f->cfg, 0, 8, 1, &err), -1);
+    assert_int_equal(ls_state_new(&bad, f->cfg, 1, 8, 0, &err), -1);
+    ls_state_free(NULL);
+    ls_state_free(s);
+}
+
+static void generate_ok(ls_state *s, const ls_weights *w, const int32_t *prompt, int np, int n_new,
+                        const ls_sampler *sp, int32_t stop, int32_t *out, int *n_out) {
+    ls_error err = {{0}};
+    if (ls_generate(s, w, prompt, np, n_new, sp, stop, out, n_out, &err) != 0) fail_msg("%s", err.msg);
+}
+
+static void test_generation(void **state) {
+    fixture *f = *state;
+    enum { NP = 3, NEW = 12 };
+    const int32_t prompt[NP] = {4, 9, 1};
+    ls_state *s = new_state(f->cfg, 1, 32, 1), *s2 = new_state(f->cfg, 1, 32, 2), *ref = new_state(f->cfg, 1, 32, 1);
+    int32_t g1[NEW], g2[NEW], x[NEW], y[NEW];
+    int n1, n2, nx, ny;
+
+    /* Greedy: deterministic, and each token is the argmax of an uncached forward. */
+    const ls_sampler greedy = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 0};
+    generate_ok(s, &f->w, prompt, NP, NEW, &greedy, -1, g1, &n1);
+    generate_ok(s, &f->w, prompt, NP, NEW, &greedy, -1, g2, &n2);
+    assert_int_equal(n1, NEW);
+    assert_int_equal(n2, NEW);
+    assert_memory_equal(g1, g2, sizeof g1);
+    int32_t seq[NP + NEW];
+    memcpy(seq, prompt, sizeof prompt);
+    memcpy(seq + NP, g1, sizeof g1);
+    for (int i = 0; i < NEW; i++) {
+        float logits[V];
+        forward_ok(ref, &f->w, seq, 1, NP + i, 0, logits, LS_LOGITS_LAST);
+        int32_t a = argmax(logits, V);
+        /* Equal, unless two logits tie within the cached/uncached rounding difference. */
+        if (a != g1[i] && !(logits[g1[i]] >= logits[a] - 1e-5f))
+            fail_msg("step %d: generated %d, argmax of uncached forward is %d", i, g1[i], a);
+    }
+
+    /* Sampling: the same seed gives the same ids (also with 2 threads); another seed differs. */
+    ls_sampler sp = {.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = 42};
+    generate_ok(s, &f->w, prompt, NP, NEW, &sp, -1, x, &nx);
+    generate_ok(s, &f->w, prompt, NP, NEW, &sp, -1, y, &ny);
+    assert_int_equal(nx, NEW);
+    assert_memory_equal(x, y, sizeof x);
+    generate_ok(s2, &f->w, prompt, NP, NEW, &sp, -1, y, &ny);
+    assert_memory_equal(x, y, sizeof x);
+    sp.seed = 43;
+    generate_ok(s, &f->w, prompt, NP, NEW, &sp, -1, y, &ny);
+    assert_memory_not_equal(x, y, sizeof x); /* 12 near-uniform draws over 23 ids: equal with p ~ 1e-16 */
+
+    /* top_k = 1 is greedy whatever the temperature and seed. */
+    ls_sampler k1 = {.temperature = 0.7f, .top_k = 1, .top_p = 1.0f, .seed = 99};
+    generate_ok(s, &f->w, prompt, NP, NEW, &k1, -1, y, &ny);
+    assert_memory_equal(g1, y, sizeof y);
+
+    /* A stop id ends generation right after it is emitted. */
+    int first = 0;
+    while (g1[first] != g1[4]) first++;
+    generate_ok(s, &f->w, prompt, NP, NEW, &greedy, g1[4], y, &ny);
+    assert_int_equal(ny, first + 1);
+    assert_memory_equal(y, g1, (size_t)ny * sizeof *y);
+
+    /* Zero new tokens; the prompt plus new tokens may fill the state exactly. */
+    generate_ok(s, &f->w, prompt, NP, 0, &greedy, -1, y, &ny);
+    assert_int_equal(ny, 0);
+    int32_t *longout = malloc(32 * sizeof *longout);
+    assert_non_null(longout);
+    generate_ok(s, &f->w, prompt, NP, 32 - NP, &sp, -1, longout, &ny);
+    assert_int_equal(ny, 32 - NP);
+    free(longout);
+
+    ls_error err = {{0}};
+    assert_int_equal(ls_generate(s, &f->w, prompt, 0, 4, &greedy, -1, y, &ny, &err), -1);
+    assert_contains(err.msg, "prompt is empty");
+    assert_int_equal(ls_generate(s, &f->w, prompt, NP, 30, &greedy, -1, y, &ny, &err), -1);
+    assert_contains(err.msg, "prompt of 3 tokens + 30 new tokens exceeds the context length 32");
+    assert_int_equal(ny, 0);
+    int32_t badp[2] = {1, V + 5};
+    assert_int_equal(ls_generate(s, &f->w, badp, 2, 4, &greedy, -1, y, &ny, &err), -1);
+    assert_contains(err.msg, "outside the vocabulary");
+    ls_state_free(s);
+    ls_state_free(s2);
+    ls_state_free(ref);
+}
+
+/* ---- ls_sample on hand-made logits -------------------------------------- */
+
+static void test_sample_known_answers(void **state) {
+    (void)state;
+    float scratch[2 * 8];
+    ls_sampler sp = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 1};
+
+    /* Temperature 0: the maximum, the lowest id among ties; top_k/top_p ignored. */
+    const float tie[4] = {1, 5, 5, 2};
+    assert_int_equal(ls_sample(tie, 4, &sp, 0, scratch), 1);
+    const float neg[3] = {-3, -1, -2};
+    assert_int_equal(ls_sample(neg, 3, &sp, 0, scratch), 1);
+    const float last[5] = {0, 0, 0, 0, 0.5f};
+    sp.top_k = 2, sp.top_p = 0.1f;
+    assert_int_equal(ls_sample(last, 5, &sp, 7, scratch), 4);
+    const float one[1] = {3};
+    sp.temperature = 1;
+    assert_int_equal(ls_sample(one, 1, &sp, 0, scratch), 0);
+
+    /* top_k = 2 never leaves the two largest, and both occur. */
+    const float lg[5] = {0, 3, 1, 2.9f, -1};
+    sp = (ls_sampler){.temperature = 1, .top_k = 2, .top_p = 1, .seed = 0};
+    int seen[5] = {0};
+    for (uint64_t seed = 0; seed < 500; seed++) {
+        sp.seed = seed;
+        seen[ls_sample(lg, 5, &sp, seed % 7, scratch)]++;
+    }
+    assert_int_equal(seen[0] + seen[2] + seen[4], 0);
+    assert_true(seen[1] > 150 && seen[3] > 150);
+
+    /* top_k among exact ties keeps the lowest ids. */
+    const float flat[4] = {2, 2, 2, 2};
+    sp.top_k = 2;
+    for (uint64_t i = 0; i < 200; i++) assert_true(ls_sample(flat, 4, &sp, i, scratch) <= 1);
+
+    /* A tiny top_p keeps only the argmax. */
+    sp = (ls_sampler){.temperature = 1.5f, .top_k = 0, .top_p = 1e-6f, .seed = 3};
+    for (uint64_t i = 0; i < 200; i++) assert_int_equal(ls_sample(lg, 5, &sp, i, scratch), 1);
+
+    /* top_p on probabilities {0.5, 0.3, 0.2}: 0.45 keeps id 0 only; 0.7 keeps {0, 1} in ratio 5:3. */
+    const float p3[3] = {logf(0.5f), logf(0.3f), logf(0.2f)};
+    sp = (ls_sampler){.temperature = 1, .top_k = 0, .top_p = 0.45f, .seed = 11};
+    for (uint64_t i = 0; i < 200; i++) assert_int_equal(ls_sample(p3, 3, &sp, i, scratch), 0);
+    sp.top_p = 0.7f;
+    int c3[3] = {0};
+    const int N = 4000;
+    for (uint64_t i = 0; i < (uint64_t)N; i++) c3[ls_sample(p3, 3, &sp, i, scratch)]++;
+    assert_int_equal(c3[2], 0);
+    assert_true(fabs((double)c3[0] / N - 0.625) < 0.03);
+
+    /* Frequencies follow softmax(logits / temperature): P(1) = 0.75 both ways. */
+    const float a[2] = {0, logf(3)}, b[2] = {0, logf(9)};
+    int k1 = 0, k2 = 0;
+    ls_sampler t1 = {.temperature = 1, .top_p = 1, .seed = 5}, t2 = {.temperature = 2, .top_p = 1, .seed = 6};
+    for (uint64_t i = 0; i < (uint64_t)N; i++) {
+        k1 += ls_sample(a, 2, &t1, i, scratch);
+        k2 += ls_sample(b, 2, &t2, i, scratch);
+    }
+    if (fabs((double)k1 / N - 0.75) > 0.03 || fabs((double)k2 / N - 0.75) > 0.03)
+        fail_msg("P(id 1) = %.3f (T=1) and %.3f (T=2), expected 0.75", (double)k1 / N, (double)k2 / N);
+
+    /* A draw depends only on (seed, step). */
+    for (uint64_t i = 0; i < 50; i++) assert_int_equal(ls_sample(lg, 5, &t1, i, scratch), ls_sample(lg, 5, &t1, i, scratch));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_bitwise_identical),
+        cmocka_unit_test(test_kv_cache_consistency),
+        cmocka_unit_test(test_batch_consistency),
+        cmocka_unit_test(test_stages_compose_to_forward),
+        cmocka_unit_test(test_forward_rejects_bad_input),
+        cmocka_unit_test(test_generation),
+        cmocka_unit_test(test_sample_known_answers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
