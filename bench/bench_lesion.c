@@ -1,0 +1,271 @@
+/* bench_lesion.c: lesion's side of `make bench` (bench/run.sh drives it).
+ *
+ * One process runs one workload: it opens the model, runs --warmup untimed
+ * repetitions, then --reps timed ones, and prints one JSON object on stdout
+ * with the seconds of every repetition, tokens/s, the FLOPs of one
+ * repetition and the process's peak RSS. tools/bench_torch.py prints the
+ * same object for PyTorch, so bench/report.py can pair them.
+ *
+ * Workloads (the shapes of the performance issue):
+ *   prefill-1x1024  one sequence of 1024 tokens, logits for every position
+ *   prefill-8x128   8 sequences of 128 tokens, logits for every position
+ *   decode          batch 1: a 16-token prompt (untimed), then --steps
+ *                   single-token forwards through the KV cache, greedy
+ *   first-token     main() entry -> model open -> 16-token prompt -> the
+ *                   first sampled token; run once per process (run.sh also
+ *                   times the whole process from outside)
+ *   sgemm           cblas_sgemm of (1024,768) x (768,3072), the c_fc shape
+ *                   of a 1024-token prefill: the machine's practical peak
+ *
+ * It also writes the benchmark checkpoint (--init DIR), with the library's
+ * own random GPT-2 init, so the harness never depends on the CLI.
+ *
+ * Token ids are a fixed hash of the position, so both implementations see
+ * the same ids; timing does not depend on them. */
+#include <lesion.h>
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now_secs(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+}
+
+/* The ids both implementations use: a fixed hash of the index, in [0, V). */
+static void fill_ids(int32_t *ids, int64_t n, int V) {
+    for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)(ls_mix64(1234, (uint64_t)i) % (uint64_t)V);
+}
+
+/* Matmul FLOPs (2 per multiply-add) of running positions pos0..pos0+T-1 of B
+ * sequences, with n_logits rows through the head. Per token and layer:
+ * qkv 6C^2, attention projection 2C^2, MLP 16C^2; attention at position p
+ * reads p+1 keys: 2C(p+1) for q.k and 2C(p+1) for the weighted sum of values. */
+static double forward_flops(const ls_config *c, int B, int T, int pos0, int64_t n_logits) {
+    double C = c->n_embd, keys = 0;
+    for (int t = 0; t < T; t++) keys += pos0 + t + 1;
+    double per_layer = 24.0 * C * C * T + 4.0 * C * keys;
+    return B * c->n_layer * per_layer + 2.0 * C * c->vocab_size * (double)n_logits;
+}
+
+static int32_t argmax(const float *x, int n) {
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+typedef struct bench {
+    const char *workload;
+    int threads, warmup, reps, steps;
+    double *secs;       /* [reps] */
+    double flops;       /* of one repetition */
+    double tokens;      /* tokens processed (prefill) or generated (decode) per repetition */
+    double load_secs;   /* ls_model_open */
+    double extra;       /* first-token: seconds from main() to the first token */
+} bench;
+
+static void print_json(const bench *b, const ls_config *cfg) {
+    printf("{\"impl\": \"lesion\", \"workload\": \"%s\", \"threads\": %d, \"warmup\": %d", b->workload, b->threads,
+           b->warmup);
+    if (cfg)
+        printf(", \"model\": {\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"vocab_size\": %d, \"n_ctx\": %d}",
+               cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->vocab_size, cfg->n_ctx);
+    printf(", \"secs\": [");
+    for (int i = 0; i < b->reps; i++) printf("%s%.6f", i ? ", " : "", b->secs[i]);
+    printf("], \"tokens_per_s\": [");
+    for (int i = 0; i < b->reps; i++) printf("%s%.3f", i ? ", " : "", b->tokens / b->secs[i]);
+    printf("], \"tokens\": %.0f, \"flops\": %.6g, \"load_secs\": %.6f", b->tokens, b->flops, b->load_secs);
+    if (strcmp(b->workload, "first-token") == 0) printf(", \"secs_to_first_token\": %.6f", b->extra);
+    printf(", \"peak_rss_mib\": %.1f}\n", peak_rss_mib());
+}
+
+/* Times a (B,T) prefill with logits for every position. */
+static int run_prefill(bench *b, ls_model *m, int B, int T, ls_error *err) {
+    const ls_config *cfg = ls_model_config(m);
+    ls_weights w = ls_model_weights(m);
+    ls_state *s;
+    if (ls_state_new(&s, cfg, B, T, b->threads, err) != 0) return -1;
+    int32_t *ids = malloc((size_t)B * T * sizeof *ids);
+    float *logits = malloc((size_t)B * T * (size_t)cfg->vocab_size * sizeof *logits); /* (B,T,V) */
+    int rc = ids && logits ? 0 : ls_fail(err, "out of memory");
+    if (rc == 0) fill_ids(ids, (int64_t)B * T, cfg->vocab_size);
+    for (int i = 0; rc == 0 && i < b->warmup + b->reps; i++) {
+        double t0 = now_secs();
+        rc = ls_forward(s, &w, ids, B, T, 0, logits, LS_LOGITS_ALL, err);
+        if (i >= b->warmup) b->secs[i - b->warmup] = now_secs() - t0;
+    }
+    b->tokens = (double)B * T;
+    b->flops = forward_flops(cfg, B, T, 0, (int64_t)B * T);
+    free(logits);
+    free(ids);
+    ls_state_free(s);
+    return rc;
+}
+
+/* Times --steps greedy single-token forwards after an untimed 16-token prompt. */
+static int run_decode(bench *b, ls_model *m, ls_error *err) {
+    const ls_config *cfg = ls_model_config(m);
+    const int n_prompt = 16, S = n_prompt + b->steps;
+    if (S > cfg->n_ctx) return ls_fail(err, "--steps %d: prompt + steps exceed the context %d", b->steps, cfg->n_ctx);
+    ls_weights w = ls_model_weights(m);
+    ls_state *s;
+    if (ls_state_new(&s, cfg, 1, S, b->threads, err) != 0) return -1;
+    int32_t prompt[16];
+    fill_ids(prompt, n_prompt, cfg->vocab_size);
+    float *logits = malloc((size_t)cfg->vocab_size * sizeof *logits);
+    int rc = logits ? 0 : ls_fail(err, "out of memory");
+    for (int i = 0; rc == 0 && i < b->warmup + b->reps; i++) {
+        rc = ls_forward(s, &w, prompt, 1, n_prompt, 0, logits, LS_LOGITS_LAST, err);
+        double t0 = now_secs();
+        for (int p = n_prompt; rc == 0 && p < S; p++) {
+            int32_t next = argmax(logits, cfg->vocab_size);
+            rc = ls_forward(s, &w, &next, 1, 1, p, logits, LS_LOGITS_LAST, err);
+        }
+        if (i >= b->warmup) b->secs[i - b->warmup] = now_secs() - t0;
+    }
+    b->tokens = b->steps;
+    b->flops = 0;
+    for (int p = n_prompt; p < S; p++) b->flops += forward_flops(cfg, 1, 1, p, 1);
+    free(logits);
+    ls_state_free(s);
+    return rc;
+}
+
+/* From main() entry: the model is opened by the caller; prompt, first token. */
+static int run_first_token(bench *b, ls_model *m, double t_main, ls_error *err) {
+    const ls_config *cfg = ls_model_config(m);
+    const int n_prompt = 16;
+    ls_weights w = ls_model_weights(m);
+    ls_state *s;
+    if (ls_state_new(&s, cfg, 1, n_prompt + 1, b->threads, err) != 0) return -1;
+    int32_t prompt[16];
+    fill_ids(prompt, n_prompt, cfg->vocab_size);
+    float *logits = malloc((size_t)cfg->vocab_size * sizeof *logits);
+    int rc = logits ? 0 : ls_fail(err, "out of memory");
+    double t0 = now_secs();
+    if (rc == 0) rc = ls_forward(s, &w, prompt, 1, n_prompt, 0, logits, LS_LOGITS_LAST, err);
+    if (rc == 0) {
+        volatile int32_t tok = argmax(logits, cfg->vocab_size);
+        (void)tok;
+        double t1 = now_secs();
+        b->secs[0] = t1 - t0;
+        b->extra = t1 - t_main;
+    }
+    b->tokens = 1;
+    b->flops = forward_flops(cfg, 1, n_prompt, 0, 1);
+    free(logits);
+    ls_state_free(s);
+    return rc;
+}
+
+/* The practical sgemm peak on this machine: (M,K) x (K,N) with M=1024, K=768, N=3072. */
+static int run_sgemm(bench *b, ls_error *err) {
+    const int M = 1024, K = 768, N = 3072;
+    float *a = malloc((size_t)M * K * sizeof *a), *w = malloc((size_t)K * N * sizeof *w),
+          *c = malloc((size_t)M * N * sizeof *c);
+    int rc = a && w && c ? 0 : ls_fail(err, "out of memory");
+    for (int64_t i = 0; rc == 0 && i < (int64_t)M * K; i++) a[i] = (float)(i % 17) * 0.01f;
+    for (int64_t i = 0; rc == 0 && i < (int64_t)K * N; i++) w[i] = (float)(i % 13) * 0.01f;
+    openblas_set_num_threads(b->threads);
+    for (int i = 0; rc == 0 && i < b->warmup + b->reps; i++) {
+        double t0 = now_secs();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, w, N, 0.0f, c, N);
+        if (i >= b->warmup) b->secs[i - b->warmup] = now_secs() - t0;
+    }
+    b->tokens = M;
+    b->flops = 2.0 * M * N * K;
+    free(a);
+    free(w);
+    free(c);
+    return rc;
+}
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: bench_lesion --model DIR --workload prefill-1x1024|prefill-8x128|decode|first-token|sgemm\n"
+            "                    [--threads N] [--warmup N] [--reps N] [--steps N]\n"
+            "       bench_lesion --init DIR [--layers L --heads H --embd C --vocab V --ctx N]  (default: GPT-2 124M)\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    double t_main = now_secs();
+    const char *model_dir = NULL, *init_dir = NULL;
+    bench b = {.workload = NULL, .threads = 2, .warmup = 1, .reps = 3, .steps = 128};
+    ls_config cfg = {.n_layer = 12, .n_head = 12, .n_embd = 768, .vocab_size = 50257, .n_ctx = 1024, .ln_eps = 1e-5f};
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return usage();
+        i++;
+        if (strcmp(k, "--model") == 0) model_dir = v;
+        else if (strcmp(k, "--init") == 0) init_dir = v;
+        else if (strcmp(k, "--workload") == 0) b.workload = v;
+        else if (strcmp(k, "--threads") == 0) b.threads = atoi(v);
+        else if (strcmp(k, "--warmup") == 0) b.warmup = atoi(v);
+        else if (strcmp(k, "--reps") == 0) b.reps = atoi(v);
+        else if (strcmp(k, "--steps") == 0) b.steps = atoi(v);
+        else if (strcmp(k, "--layers") == 0) cfg.n_layer = atoi(v);
+        else if (strcmp(k, "--heads") == 0) cfg.n_head = atoi(v);
+        else if (strcmp(k, "--embd") == 0) cfg.n_embd = atoi(v);
+        else if (strcmp(k, "--vocab") == 0) cfg.vocab_size = atoi(v);
+        else if (strcmp(k, "--ctx") == 0) cfg.n_ctx = atoi(v);
+        else return usage();
+    }
+    ls_error err;
+    if (init_dir) {
+        if (ls_model_init_random(&cfg, 0, LS_DTYPE_F32, init_dir, &err) != 0) {
+            fprintf(stderr, "bench_lesion: %s\n", err.msg);
+            return 1;
+        }
+        return 0;
+    }
+    if (!b.workload || (!model_dir && strcmp(b.workload, "sgemm") != 0) || b.threads < 1 || b.warmup < 0 ||
+        b.reps < 1 || b.steps < 1)
+        return usage();
+    int first = strcmp(b.workload, "first-token") == 0;
+    if (first) b.warmup = 0, b.reps = 1;
+    double secs[b.reps];
+    b.secs = secs;
+
+    ls_model *m = NULL;
+    int rc;
+    if (strcmp(b.workload, "sgemm") == 0) {
+        rc = run_sgemm(&b, &err);
+    } else {
+        double t0 = now_secs();
+        rc = ls_model_open(&m, model_dir, &err);
+        b.load_secs = now_secs() - t0;
+        if (rc != 0) {
+        } else if (strcmp(b.workload, "prefill-1x1024") == 0) {
+            rc = run_prefill(&b, m, 1, 1024, &err);
+        } else if (strcmp(b.workload, "prefill-8x128") == 0) {
+            rc = run_prefill(&b, m, 8, 128, &err);
+        } else if (strcmp(b.workload, "decode") == 0) {
+            rc = run_decode(&b, m, &err);
+        } else if (first) {
+            rc = run_first_token(&b, m, t_main, &err);
+        } else {
+            ls_model_close(m);
+            return usage();
+        }
+    }
+    if (rc != 0) {
+        fprintf(stderr, "bench_lesion: %s: %s\n", b.workload, err.msg);
+        ls_model_close(m);
+        return 1;
+    }
+    print_json(&b, m ? ls_model_config(m) : NULL);
+    ls_model_close(m);
+    return 0;
+}
