@@ -1,6 +1,8 @@
 # lesion: build, test, benchmark.
 #
 #   make            build/lesion and build/liblesion.a
+#   make run        install missing Debian packages, build, run the main job
+#                   (the seed experiment on the bundled model -> lesion-report/)
 #   make test       install missing Debian packages, build, run every test
 #   make test-asan  the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make bench      performance against PyTorch (see docs/performance.md)
@@ -39,7 +41,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all deps test test-unit test-asan bench model fuzz clean
+.PHONY: all run deps test-unit-only test test-unit test-asan bench model fuzz clean
 all: $(BUILD)/lesion $(BUILD)/liblesion.a
 
 deps:
@@ -71,6 +73,10 @@ test-asan: deps
 
 test-unit-only: $(BUILD)/lesion $(TEST_BIN)
 	@BUILD=$(BUILD) LESION_SANITIZED=1 bash tests/run.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/lesion sweep
 
 bench: deps all
 	@bash bench/run.sh
