@@ -32,19 +32,19 @@ static void remove_tree(const char *dir) {
     char p[4400];
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
+            if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p) unlink(p);
         }
     closedir(d);
     rmdir(dir);
 }
 
 static int copy_file(const char *from_dir, const char *to_dir, const char *name, ls_error *err) {
-    char src[4200], dst[4200], *data;
+    char src[4400], dst[4400], *data;
     size_t len;
-    snprintf(src, sizeof src, "%s/%s", from_dir, name);
+    if ((size_t)snprintf(src, sizeof src, "%s/%s", from_dir, name) >= sizeof src ||
+        (size_t)snprintf(dst, sizeof dst, "%s/%s", to_dir, name) >= sizeof dst)
+        return ls_fail(err, "%s: path too long", from_dir);
     if (access(src, F_OK) != 0) return 0; /* optional file */
-    snprintf(dst, sizeof dst, "%s/%s", to_dir, name);
     if (ls_read_file(src, &data, &len, err) != 0) return -1;
     int rc = ls_write_file_atomic(dst, data, len, err);
     free(data);

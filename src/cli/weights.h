@@ -12,18 +12,22 @@
     {"lesion-seed", "S", "seed of the lesion noise (default 0)"},                                            \
     {"rng", "philox|torch", "noise generator: counter-based philox (default) or PyTorch's CPU generator"}
 
-/* The weights a command runs: the clean view, or an overlay of lesions on it. */
-typedef struct cli_weights {
-    ls_overlay *overlay; /* NULL when no --lesion was given */
-    ls_weights view;
-} cli_weights;
-
 /* How lesions are applied (--mode, --match, --with-bias, --lesion-seed, --rng). */
 typedef struct cli_lesion_opts {
     const char *mode, *match, *rng;
     int with_bias;
     uint64_t seed;
 } cli_lesion_opts;
+
+/* The weights a command runs: the clean view, or an overlay of lesions on it. */
+typedef struct cli_weights {
+    ls_overlay *overlay; /* NULL when no --lesion was given */
+    ls_weights clean;    /* what the overlay reads (it keeps a pointer to it) */
+    ls_weights view;
+    cli_lesion_opts opts;           /* as given, for reports */
+    const char *specs[CLI_MAX_VALUES];
+    int n_specs;
+} cli_weights;
 
 /* Reads the lesion flags; 0, or 2 after printing a usage error. */
 int cli_lesion_opts_parse(const cli_args *a, cli_lesion_opts *o);
