@@ -13,6 +13,9 @@
 extern "C" {
 #endif
 
+/* Below this many elements of work a kernel runs on the calling thread only. */
+#define LS_PAR_MIN 65536
+
 /* out (N,OC) = inp (N,IC) @ w (IC,OC) + b (OC); b may be NULL. Conv1D layout. */
 void ls_matmul(float *out, const float *inp, const float *w, const float *b, int64_t N, int64_t IC, int64_t OC,
                int n_threads);

@@ -406,7 +406,8 @@ int cmd_sweep(int argc, char **argv) {
     if (done_rows < total) {
         if (!quiet) fprintf(stderr, "lesion sweep: %d configurations x %lld seeds, %zu eval tokens; clean pass...\n",
                             p.n - 1, n_seeds, n_eval);
-        if (ls_damage_new(&dmg, &w.view, &su, &err) != 0 || ls_damage_row_alloc(dmg, &row) != 0) {
+        ls_weights clean = ls_model_weights(model); /* not w.view: the overlay's array changes under apply */
+        if (ls_damage_new(&dmg, &clean, &su, &err) != 0 || ls_damage_row_alloc(dmg, &row) != 0) {
             rc = cli_error(a.cmd, 1, "%s", dmg ? "out of memory" : err.msg);
             goto done;
         }

@@ -10,12 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom. */
+/* 97.5% quantiles of Student's t: a table for 1..30 degrees of freedom, then
+ * the Cornish-Fisher expansion around the normal quantile (Abramowitz and
+ * Stegun 26.7.5), within 1e-6 of the exact value from df = 30 on. (1.96 for
+ * every df > 30 would make intervals up to 4% too narrow.) */
 static double t975(int df) {
     static const double t[] = {0,      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
                                2.201,  2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
                                2.074,  2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
-    return df < 1 ? 0 : df <= 30 ? t[df] : 1.96;
+    if (df < 1) return 0;
+    if (df <= 30) return t[df];
+    const double z = 1.959963984540054, z2 = z * z, v = df;
+    const double g1 = (z2 + 1) * z / 4, g2 = ((5 * z2 + 16) * z2 + 3) * z / 96,
+                 g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384,
+                 g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160;
+    return z + (g1 + (g2 + (g3 + g4 / v) / v) / v) / v;
 }
 
 ls_summary ls_summarize(const double *x, int n) {
@@ -82,7 +91,10 @@ ls_transition ls_find_transition(const double *values, int n_configs, int n_seed
             double sum = 0;
             int k = 0;
             for (int s = 0; s < n_seeds; s++) {
-                int pick = (int)(ls_mix64(seed, (uint64_t)(b * n_configs + c) * 64 + (uint64_t)s) % (uint64_t)n_seeds);
+                /* Counter stride max(64, n_seeds): no two (config, seed) draws share a counter. */
+                uint64_t stride = n_seeds > 64 ? (uint64_t)n_seeds : 64;
+                uint64_t ctr = ((uint64_t)b * (uint64_t)n_configs + (uint64_t)c) * stride + (uint64_t)s;
+                int pick = (int)(ls_mix64(seed, ctr) % (uint64_t)n_seeds);
                 double v = values[c * n_seeds + pick];
                 if (!isnan(v)) sum += v, k++;
             }

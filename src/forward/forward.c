@@ -72,7 +72,7 @@ float *ls_state_residual(ls_state *s) { return s->x; }
 void ls_embed(ls_state *s, const ls_weights *w, const int32_t *tokens, int B, int T, int pos0, float *x) {
     const int64_t C = s->cfg.n_embd;
     const float *wte = w->t[LS_WTE], *wpe = w->t[LS_WPE];
-#pragma omp parallel for num_threads(s->n_threads) schedule(static)
+#pragma omp parallel for num_threads(s->n_threads) schedule(static) if ((int64_t)B * T * C >= LS_PAR_MIN)
     for (int64_t i = 0; i < (int64_t)B * T; i++) {
         const float *te = wte + (int64_t)tokens[i] * C, *pe = wpe + (int64_t)(pos0 + i % T) * C;
         for (int64_t c = 0; c < C; c++) x[i * C + c] = te[c] + pe[c];
@@ -88,7 +88,7 @@ void ls_block(ls_state *s, const ls_weights *w, int layer, float *x, int B, int 
     ls_layernorm(s->xn, x, p[LS_LN1_W], p[LS_LN1_B], N, C, s->cfg.ln_eps, nt);
     ls_matmul(s->qkv, s->xn, p[LS_ATTN_W], p[LS_ATTN_B], N, C, 3 * C, nt);
     /* Append this call's keys and values to the cache: (B,T,C) slices of qkv -> (B,S,C). */
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (N * C >= LS_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         int64_t b = i / T, t = i % T;
         memcpy(kc + (b * S + pos0 + t) * C, s->qkv + i * 3 * C + C, (size_t)C * sizeof(float));

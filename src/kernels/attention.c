@@ -26,7 +26,9 @@ void ls_attention(float *out, const float *q, int64_t q_stride, const float *kca
     const int D = C / H;
     const float scale = 1.0f / sqrtf((float)D);
     const int64_t items = (int64_t)B * H * T;
-#pragma omp parallel num_threads(n_threads)
+    /* Rough work: items x average keys x D multiply-adds, twice. */
+    const int64_t work = items * (pos0 + (T + 1) / 2) * D;
+#pragma omp parallel num_threads(n_threads) if (work >= LS_PAR_MIN)
     {
         float *att = scratch + (int64_t)omp_get_thread_num() * S;
 #pragma omp for schedule(static)

@@ -13,7 +13,7 @@ void ls_matmul(float *out, const float *inp, const float *w, const float *b, int
     openblas_set_num_threads(n_threads);
     float beta = 0.0f;
     if (b) {
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (N * OC >= LS_PAR_MIN)
         for (int64_t i = 0; i < N; i++)
             for (int64_t o = 0; o < OC; o++) out[i * OC + o] = b[o];
         beta = 1.0f;

@@ -1,5 +1,9 @@
 /* pointwise.c: layernorm, GELU, residual add and softmax over rows.
  *
+ * Threads are used only when a call has enough work to pay for waking them
+ * (LS_PAR_MIN elements): a decode step touches a single row, and forking
+ * for it costs more than the row itself, badly so on a loaded machine.
+ *
  * Row statistics are accumulated in double: C is at most a few thousand, so
  * this costs nothing next to the matmuls and keeps lesion's numbers close to
  * a float64 reference. */
@@ -9,7 +13,7 @@
 
 void ls_layernorm(float *out, const float *inp, const float *w, const float *b, int64_t N, int64_t C, float eps,
                   int n_threads) {
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (N * C >= LS_PAR_MIN)
     for (int64_t i = 0; i < N; i++) {
         const float *x = inp + i * C;
         float *y = out + i * C;
@@ -24,7 +28,7 @@ void ls_layernorm(float *out, const float *inp, const float *w, const float *b, 
 
 void ls_gelu(float *x, int64_t n, int n_threads) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= LS_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i];
         x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
@@ -32,7 +36,7 @@ void ls_gelu(float *x, int64_t n, int n_threads) {
 }
 
 void ls_add_inplace(float *x, const float *y, int64_t n, int n_threads) {
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n >= LS_PAR_MIN)
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
 }
 

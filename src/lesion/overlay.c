@@ -1,0 +1,293 @@
+/* overlay.c: the one mechanism through which weights change, and the modes.
+ *
+ * An overlay holds, per tensor id, the pointer the view shows: the clean
+ * array until a lesion first touches the tensor, then a private copy made
+ * at that moment (copy-on-write, so a W_Q lesion of one layer costs one
+ * copy of that layer's c_attn.weight, never the model). Lesions write only
+ * private copies; reset frees them and the view is the clean one again.
+ *
+ * Each lesion is applied group by group (see include/lesion/lesion.h): the
+ * group's statistics are taken from the values it holds now (so lesions
+ * compose), the mode writes new values, and the statistics before and
+ * after are recorded. Random values depend only on (seed, tensor id,
+ * element index, purpose), never on the order groups or lesions are
+ * applied in. Everything that can fail (geometry, copies, scratch, the
+ * statistics array) happens before the first write, so a failed apply
+ * changes nothing visible. The work is sequential: applying a lesion costs
+ * far less than the forward pass that follows it. */
+#include <lesion.h>
+#include "lesion/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ls_overlay {
+    const ls_config *cfg;
+    int n_tensors;
+    const float **clean; /* [n_tensors] the clean view's pointers */
+    const float **view;  /* [n_tensors] what ls_overlay_view shows */
+    float **own;         /* [n_tensors] private copies, NULL while untouched */
+    int64_t *n_rows, *n_cols; /* [n_tensors] the 2-D view of each tensor (1-D: one row) */
+    size_t bytes;
+    ls_slice_stats *stats;
+    int n_stats, cap_stats;
+    int n_applied;
+};
+
+ls_overlay *ls_overlay_new(const ls_weights *clean) {
+    ls_overlay *ov = calloc(1, sizeof *ov);
+    if (!ov) return NULL;
+    ov->cfg = clean->cfg;
+    int n = ov->n_tensors = ls_tensor_count(clean->cfg);
+    ov->clean = calloc((size_t)n, sizeof *ov->clean);
+    ov->view = calloc((size_t)n, sizeof *ov->view);
+    ov->own = calloc((size_t)n, sizeof *ov->own);
+    ov->n_rows = calloc((size_t)n, sizeof *ov->n_rows);
+    ov->n_cols = calloc((size_t)n, sizeof *ov->n_cols);
+    if (!ov->clean || !ov->view || !ov->own || !ov->n_rows || !ov->n_cols) {
+        ls_overlay_free(ov);
+        return NULL;
+    }
+    for (ls_tensor_id id = 0; id < n; id++) {
+        ov->clean[id] = ov->view[id] = clean->t[id];
+        ls_tensor_info info;
+        ls_tensor_expected(clean->cfg, id, &info);
+        ov->n_rows[id] = info.ndim == 2 ? info.shape[0] : 1;
+        ov->n_cols[id] = info.ndim == 2 ? info.shape[1] : info.shape[0];
+    }
+    return ov;
+}
+
+void ls_overlay_reset(ls_overlay *ov) {
+    if (!ov) return;
+    for (int id = 0; id < ov->n_tensors; id++) {
+        free(ov->own[id]);
+        ov->own[id] = NULL;
+        ov->view[id] = ov->clean[id];
+    }
+    ov->bytes = 0;
+    ov->n_stats = 0;
+    ov->n_applied = 0;
+}
+
+void ls_overlay_free(ls_overlay *ov) {
+    if (!ov) return;
+    if (ov->own && ov->view && ov->clean) ls_overlay_reset(ov);
+    free(ov->clean);
+    free(ov->view);
+    free(ov->own);
+    free(ov->n_rows);
+    free(ov->n_cols);
+    free(ov->stats);
+    free(ov);
+}
+
+ls_weights ls_overlay_view(const ls_overlay *ov) { return (ls_weights){ov->cfg, ov->view}; }
+size_t ls_overlay_bytes(const ls_overlay *ov) { return ov->bytes; }
+
+const ls_slice_stats *ls_overlay_stats(const ls_overlay *ov, int *n) {
+    *n = ov->n_stats;
+    return ov->stats;
+}
+
+/* ---- groups ------------------------------------------------------------------- */
+
+/* A group: rects r[0..n) of one tensor, whose data is t with n_cols columns. */
+typedef struct group {
+    const ls_rect *r;
+    int n;
+    float *t;
+    int64_t n_cols;
+    int64_t numel;
+} group;
+
+#define FOR_EACH_ELEMENT(g, flat)                                                   \
+    for (int ri_ = 0; ri_ < (g)->n; ri_++)                                          \
+        for (int64_t r_ = 0; r_ < (g)->r[ri_].rows; r_++)                           \
+            for (int64_t flat = ((g)->r[ri_].row0 + r_) * (g)->n_cols + (g)->r[ri_].col0, \
+                         end_ = flat + (g)->r[ri_].cols;                             \
+                 flat < end_; flat++)
+
+static void group_stats(const group *g, double *mean, double *std) {
+    double sum = 0;
+    FOR_EACH_ELEMENT(g, i) sum += g->t[i];
+    double m = sum / (double)g->numel, ss = 0;
+    FOR_EACH_ELEMENT(g, i) {
+        double d = (double)g->t[i] - m;
+        ss += d * d;
+    }
+    *mean = m;
+    *std = g->numel > 1 ? sqrt(ss / (double)(g->numel - 1)) : 0.0;
+}
+
+static void gather(const group *g, float *buf) {
+    int64_t k = 0;
+    FOR_EACH_ELEMENT(g, i) buf[k++] = g->t[i];
+}
+
+static void scatter(const group *g, const float *buf) {
+    int64_t k = 0;
+    FOR_EACH_ELEMENT(g, i) g->t[i] = buf[k++];
+}
+
+/* Flat index (in the tensor) of the group's k-th element; start[i] is the
+ * group index of rect i's first element. */
+static int64_t flat_of(const group *g, const int64_t *start, int64_t k) {
+    int lo = 0, hi = g->n - 1;
+    while (lo < hi) { /* last rect with start <= k */
+        int mid = (lo + hi + 1) / 2;
+        if (start[mid] <= k) lo = mid;
+        else hi = mid - 1;
+    }
+    const ls_rect *r = &g->r[lo];
+    int64_t j = k - start[lo];
+    return (r->row0 + j / r->cols) * g->n_cols + r->col0 + j % r->cols;
+}
+
+/* Fisher-Yates over the gathered values; step k draws at the flat index of element k. */
+static void shuffle(const group *g, float *buf, int64_t *start, uint64_t seed, ls_tensor_id id) {
+    int64_t acc = 0;
+    for (int i = 0; i < g->n; i++) start[i] = acc, acc += g->r[i].rows * g->r[i].cols;
+    for (int64_t k = g->numel - 1; k > 0; k--) {
+        int64_t j = (int64_t)ls_philox_below(seed, id, (uint64_t)flat_of(g, start, k), (uint64_t)k + 1);
+        float tmp = buf[k];
+        buf[k] = buf[j];
+        buf[j] = tmp;
+    }
+}
+
+static void apply_group(const ls_lesion *l, const group *g, ls_tensor_id id, double mean, double std, float *buf,
+                        float *scratch, int64_t *start) {
+    switch (l->mode) {
+    case LS_MODE_GAUSS:
+        if (l->rng != LS_RNG_PHILOX) {
+            gather(g, buf);
+            ls_torch_kernel kernel = l->rng == LS_RNG_TORCH_SCALAR   ? LS_TORCH_DEFAULT
+                                     : l->rng == LS_RNG_TORCH_AVX512 ? LS_TORCH_AVX512
+                                                                     : LS_TORCH_AVX2;
+            ls_torch_gauss(buf, g->numel, l->seed, kernel, l->torch_threads, scratch, NULL, NULL);
+            scatter(g, buf);
+        } else {
+            FOR_EACH_ELEMENT(g, i) g->t[i] = (float)(mean + std * ls_philox_gauss(l->seed, id, (uint64_t)i));
+        }
+        break;
+    case LS_MODE_UNIFORM: {
+        const double half_width = std * 1.7320508075688772935; /* sqrt(3) std */
+        FOR_EACH_ELEMENT(g, i) g->t[i] = (float)(mean + half_width * (2.0 * ls_philox_uniform(l->seed, id, (uint64_t)i) - 1.0));
+        break;
+    }
+    case LS_MODE_ZERO: FOR_EACH_ELEMENT(g, i) g->t[i] = 0.0f; break;
+    case LS_MODE_MEAN: {
+        const float m = (float)mean;
+        FOR_EACH_ELEMENT(g, i) g->t[i] = m;
+        break;
+    }
+    case LS_MODE_SCALE: FOR_EACH_ELEMENT(g, i) g->t[i] = (float)((double)g->t[i] * l->scale); break;
+    case LS_MODE_SHUFFLE:
+        gather(g, buf);
+        shuffle(g, buf, start, l->seed, id);
+        scatter(g, buf);
+        break;
+    }
+}
+
+/* ---- apply ----------------------------------------------------------------------- */
+
+int ls_overlay_apply(ls_overlay *ov, const ls_lesion *l, ls_error *err) {
+    ls_rect *rects;
+    int n_rects;
+    if (ls_lesion_rects(l, ov->cfg, &rects, &n_rects, err) != 0) return -1;
+    const int torch = l->rng != LS_RNG_PHILOX && l->mode == LS_MODE_GAUSS;
+    const int needs_buf = torch || l->mode == LS_MODE_SHUFFLE;
+
+    /* Pass 1: check groups, size the scratch, count groups. */
+    int n_groups = 0, max_rects = 1;
+    int64_t max_numel = 0;
+    for (int a = 0; a < n_rects;) {
+        int b = a;
+        int64_t numel = 0;
+        while (b < n_rects && rects[b].group == rects[a].group) numel += rects[b].rows * rects[b].cols, b++;
+        if (torch && b - a > 1) {
+            char spec[160];
+            ls_spec_format(&l->spec, spec, sizeof spec);
+            ls_tensor_info info;
+            ls_tensor_expected(ov->cfg, rects[a].id, &info);
+            free(rects);
+            return ls_fail(err, "rng torch: %s puts %d separate blocks into %s, but torch mode reproduces one contiguous "
+                                "(rows, cols) slice per group: use match head, or apply the blocks as separate lesions",
+                           spec, b - a, info.name);
+        }
+        if (torch && numel < 2) {
+            free(rects);
+            return ls_fail(err, "rng torch: a slice of %lld element has no std (torch gives NaN)", (long long)numel);
+        }
+        if (numel > max_numel) max_numel = numel;
+        if (b - a > max_rects) max_rects = b - a;
+        n_groups++;
+        a = b;
+    }
+
+    /* Pass 2: everything that can fail, before the first write. */
+    float *buf = NULL, *scratch = NULL;
+    int64_t *start = NULL;
+    int *fresh = calloc((size_t)ov->n_tensors, sizeof *fresh); /* copies made by this call */
+    int ok = fresh != NULL;
+    if (ok && needs_buf) {
+        buf = malloc((size_t)max_numel * sizeof *buf);
+        scratch = torch ? malloc((size_t)max_numel * sizeof *scratch) : NULL;
+        start = malloc((size_t)max_rects * sizeof *start);
+        ok = buf && start && (!torch || scratch);
+    }
+    if (ok && ov->n_stats + n_groups > ov->cap_stats) {
+        int cap = ov->cap_stats ? ov->cap_stats : 16;
+        while (cap < ov->n_stats + n_groups) cap *= 2;
+        ls_slice_stats *s = realloc(ov->stats, (size_t)cap * sizeof *s);
+        if (s) ov->stats = s, ov->cap_stats = cap;
+        else ok = 0;
+    }
+    for (int i = 0; ok && i < n_rects; i++) {
+        ls_tensor_id id = rects[i].id;
+        if (ov->own[id]) continue;
+        size_t bytes = (size_t)(ov->n_rows[id] * ov->n_cols[id]) * sizeof(float);
+        float *copy = malloc(bytes);
+        if (!copy) {
+            ok = 0;
+            break;
+        }
+        memcpy(copy, ov->view[id], bytes);
+        ov->own[id] = copy;
+        ov->view[id] = copy;
+        ov->bytes += bytes;
+        fresh[id] = 1;
+    }
+    if (!ok) {
+        for (int id = 0; fresh && id < ov->n_tensors; id++)
+            if (fresh[id]) {
+                ov->bytes -= (size_t)(ov->n_rows[id] * ov->n_cols[id]) * sizeof(float);
+                free(ov->own[id]);
+                ov->own[id] = NULL;
+                ov->view[id] = ov->clean[id];
+            }
+        free(fresh), free(buf), free(scratch), free(start), free(rects);
+        return ls_fail(err, "out of memory applying a lesion");
+    }
+
+    /* Pass 3: write, group by group. */
+    for (int a = 0; a < n_rects;) {
+        int b = a;
+        int64_t numel = 0;
+        while (b < n_rects && rects[b].group == rects[a].group) numel += rects[b].rows * rects[b].cols, b++;
+        ls_tensor_id id = rects[a].id;
+        group g = {rects + a, b - a, ov->own[id], ov->n_cols[id], numel};
+        ls_slice_stats *st = &ov->stats[ov->n_stats++];
+        *st = (ls_slice_stats){.lesion = ov->n_applied, .id = id, .head = rects[a].head, .is_bias = rects[a].is_bias, .n = numel};
+        group_stats(&g, &st->mean_before, &st->std_before);
+        apply_group(l, &g, id, st->mean_before, st->std_before, buf, scratch, start);
+        group_stats(&g, &st->mean_after, &st->std_after);
+        a = b;
+    }
+    ov->n_applied++;
+    free(fresh), free(buf), free(scratch), free(start), free(rects);
+    return 0;
+}
