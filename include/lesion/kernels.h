@@ -37,7 +37,9 @@ void ls_add_inplace(float *x, const float *y, int64_t n, int n_threads);
  *   q      (B,T,*) query rows with row stride q_stride (the Q block of qkv)
  *   kcache (B,S,C), vcache (B,S,C): keys/values of positions 0..pos0+T-1 (S = cache length)
  *   out    (B,T,C): softmax(q k^T / sqrt(D)) v per head, position pos0+t sees 0..pos0+t
- *   scratch: n_threads * S floats */
+ *   scratch: max(n_threads, T) * S floats
+ * Calls with T >= LS_ATTN_GEMM_MIN new positions run through sgemm. */
+#define LS_ATTN_GEMM_MIN 64
 void ls_attention(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache, int B,
                   int T, int pos0, int S, int C, int H, float *scratch, int n_threads);
 

@@ -1,13 +1,22 @@
 /* attention.c: causal multi-head attention over a KV cache.
  *
- * One work item is (sequence b, head h, new position t); items are
- * independent, so they are spread over threads without changing any sum.
- * Only the causal part of the score row is computed (keys 0..pos0+t), and
- * the T x S score matrix is never materialised: each item uses one row of
- * per-thread scratch. Dot products use eight fixed partial sums, which the
- * compiler vectorises without reassociating anything behind our back. */
+ * Two paths, chosen by the number of new positions T only (never by the
+ * thread count, so results stay bitwise independent of threads):
+ *
+ *  - T < LS_ATTN_GEMM_MIN (decode, short prompts): one work item per
+ *    (sequence, head, position), spread over threads; only the causal part
+ *    of each score row is computed, in per-thread scratch. Dot products use
+ *    eight fixed partial sums, which the compiler vectorises without
+ *    reassociating anything behind our back.
+ *  - T >= LS_ATTN_GEMM_MIN (prefill): per (sequence, head), the score matrix
+ *    Q K^T and the product P V are two sgemm calls, and the masked softmax
+ *    runs row-parallel in between. The masked upper triangle is computed
+ *    and thrown away: the BLAS does it faster than a loop does half.
+ */
 #include "lesion/kernels.h"
+#include "kernels/fastmath.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -21,13 +30,25 @@ static inline float dot(const float *a, const float *b, int n) {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-void ls_attention(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache, int B,
-                  int T, int pos0, int S, int C, int H, float *scratch, int n_threads) {
+/* att[0..n) = softmax(att[0..n)) in place. */
+static void softmax_inplace(float *att, int n) {
+    float mx = att[0];
+    for (int s = 1; s < n; s++) mx = att[s] > mx ? att[s] : mx;
+#pragma omp simd
+    for (int s = 0; s < n; s++) att[s] = ls_expf(att[s] - mx);
+    float sum = 0.0f;
+    for (int s = 0; s < n; s++) sum += att[s];
+    float inv = 1.0f / sum;
+#pragma omp simd
+    for (int s = 0; s < n; s++) att[s] *= inv;
+}
+
+static void attention_items(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache,
+                            int B, int T, int pos0, int S, int C, int H, float *scratch, int n_threads) {
     const int D = C / H;
     const float scale = 1.0f / sqrtf((float)D);
     const int64_t items = (int64_t)B * H * T;
-    /* Rough work: items x average keys x D multiply-adds, twice. */
-    const int64_t work = items * (pos0 + (T + 1) / 2) * D;
+    const int64_t work = items * (pos0 + (T + 1) / 2) * D; /* multiply-adds, roughly */
 #pragma omp parallel num_threads(n_threads) if (work >= LS_PAR_MIN)
     {
         float *att = scratch + (int64_t)omp_get_thread_num() * S;
@@ -38,24 +59,49 @@ void ls_attention(float *out, const float *q, int64_t q_stride, const float *kca
             const float *qv = q + ((int64_t)b * T + t) * q_stride + (int64_t)h * D;
             const float *kb = kcache + (int64_t)b * S * C + (int64_t)h * D;
             const float *vb = vcache + (int64_t)b * S * C + (int64_t)h * D;
-            float mx = -INFINITY;
-            for (int s = 0; s < n_keys; s++) {
-                att[s] = dot(qv, kb + (int64_t)s * C, D) * scale;
-                mx = att[s] > mx ? att[s] : mx;
-            }
-            float sum = 0.0f;
-            for (int s = 0; s < n_keys; s++) {
-                att[s] = expf(att[s] - mx);
-                sum += att[s];
-            }
-            float inv = 1.0f / sum;
+            for (int s = 0; s < n_keys; s++) att[s] = dot(qv, kb + (int64_t)s * C, D) * scale;
+            softmax_inplace(att, n_keys);
             float *o = out + ((int64_t)b * T + t) * C + (int64_t)h * D;
             memset(o, 0, (size_t)D * sizeof *o);
             for (int s = 0; s < n_keys; s++) {
-                float p = att[s] * inv;
+                float p = att[s];
                 const float *v = vb + (int64_t)s * C;
                 for (int d = 0; d < D; d++) o[d] += p * v[d];
             }
         }
     }
+}
+
+static void attention_gemm(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache,
+                           int B, int T, int pos0, int S, int C, int H, float *scores, int n_threads) {
+    const int D = C / H, n_keys = pos0 + T;
+    const float scale = 1.0f / sqrtf((float)D);
+    openblas_set_num_threads(n_threads);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *qh = q + (int64_t)b * T * q_stride + (int64_t)h * D;
+            const float *kh = kcache + (int64_t)b * S * C + (int64_t)h * D;
+            const float *vh = vcache + (int64_t)b * S * C + (int64_t)h * D;
+            /* scores (T, n_keys) = scale * Q_h (T,D) K_h^T (D,n_keys) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n_keys, D, scale, qh, (blasint)q_stride, kh, C,
+                        0.0f, scores, n_keys);
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+            for (int t = 0; t < T; t++) {
+                float *row = scores + (int64_t)t * n_keys;
+                int valid = pos0 + t + 1;
+                softmax_inplace(row, valid);
+                memset(row + valid, 0, (size_t)(n_keys - valid) * sizeof *row);
+            }
+            /* out_h (T,D) = P (T,n_keys) V_h (n_keys,D) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, n_keys, 1.0f, scores, n_keys, vh, C, 0.0f,
+                        out + (int64_t)b * T * C + (int64_t)h * D, C);
+        }
+}
+
+void ls_attention(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache, int B,
+                  int T, int pos0, int S, int C, int H, float *scratch, int n_threads) {
+    if (T >= LS_ATTN_GEMM_MIN)
+        attention_gemm(out, q, q_stride, kcache, vcache, B, T, pos0, S, C, H, scratch, n_threads);
+    else
+        attention_items(out, q, q_stride, kcache, vcache, B, T, pos0, S, C, H, scratch, n_threads);
 }
