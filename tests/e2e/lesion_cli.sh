@@ -72,8 +72,14 @@ assert abs(m1 - m0) < 4 * s0 / math.sqrt(n) and abs(s1 / s0 - 1) < 4 / math.sqrt
 assert [t for t in o["tensors"] if t["lesioned"]] == [t for t in o["tensors"] if t["name"] == "h.1.attn.c_attn.weight"]
 PYEOF
 
-# The seed experiment's first example, on the bundled model.
+# The seed experiment's first example, on the bundled model; and the
+# prefill path that runs attention through sgemm (>= 64 positions) is also
+# thread-count independent.
 if [ -f models/kjv-gpt2/model.safetensors ]; then
+  LONG=$(seq -s, 100 299 | sed 's/,$//')
+  "$L" logits --ids "$LONG" --lesion attn.q@L0-2 --out "$T/long1.npy" --threads 1
+  "$L" logits --ids "$LONG" --lesion attn.q@L0-2 --out "$T/long2.npy" --threads 2
+  same "$T/long1.npy" "$T/long2.npy" && ok "200-token lesioned prefill bitwise equal with 1 and 2 threads" || bad "long prefill differs across threads"
   out=$("$L" generate --lesion attn.q@L0 --prompt "And God said" --tokens 12 --json) && echo "$out" | grep -q '"ids"' \
     && ok "generate --lesion attn.q@L0 on the bundled model" || bad "generate --lesion failed"
 fi
