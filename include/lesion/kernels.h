@@ -13,6 +13,9 @@
 extern "C" {
 #endif
 
+/* Sets the BLAS to one thread: lesion splits products itself (matmul.c). */
+void ls_blas_single_threaded(void);
+
 /* Below this many elements of work a kernel runs on the calling thread only. */
 #define LS_PAR_MIN 65536
 
@@ -37,7 +40,7 @@ void ls_add_inplace(float *x, const float *y, int64_t n, int n_threads);
  *   q      (B,T,*) query rows with row stride q_stride (the Q block of qkv)
  *   kcache (B,S,C), vcache (B,S,C): keys/values of positions 0..pos0+T-1 (S = cache length)
  *   out    (B,T,C): softmax(q k^T / sqrt(D)) v per head, position pos0+t sees 0..pos0+t
- *   scratch: max(n_threads, T) * S floats
+ *   scratch: n_threads * S * S floats
  * Calls with T >= LS_ATTN_GEMM_MIN new positions run through sgemm. */
 #define LS_ATTN_GEMM_MIN 64
 void ls_attention(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache, int B,

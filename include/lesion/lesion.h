@@ -85,14 +85,15 @@
  *     torch.manual_seed(seed)          # per block: every block restarts the stream
  *     s = torch.randn(rows, cols) * s.std() + s.mean()
  * including torch's float32 cascade-summed mean and its double-accumulated
- * std. Torch's result depends on the CPU kernels it runs (its "CPU
- * capability"), so there are three: "torch" emulates AVX2 (what 1.13
- * picks on x86-64 PCs and servers, AVX-512 ones included);
- * "torch-avx512" torch run with ATEN_CPU_CAPABILITY=avx512 (same noise,
- * the mean summed in 16-lane vectors); "torch-scalar" the portable kernels
- * torch runs without AVX2 (other architectures, or
- * ATEN_CPU_CAPABILITY=default; these call the C library's logf, sinf and
- * cosf, so they match a torch that uses the same libm). torch's mean and
+ * std. Torch's result depends on the CPU kernels it runs, its "CPU
+ * capability" (torch.__config__.show() prints it; ATEN_CPU_CAPABILITY
+ * overrides it), so there are three: "torch" emulates capability AVX2 (x86-64
+ * with AVX2: Debian's 1.13.1 picks it even on AVX-512 CPUs); "torch-avx512"
+ * capability AVX512 (the same noise, since normal_ has no AVX-512 kernel,
+ * but the mean summed in 16-lane vectors); "torch-scalar" capability
+ * DEFAULT, the portable kernels (CPUs without AVX2, other architectures;
+ * they call the C library's logf, sinf and cosf, so they match a torch that
+ * uses the same libm). torch's mean and
  * std of a block of 32768 or more elements also depend on its intra-op
  * thread count (torch.get_num_threads()): append ":T" to emulate T threads
  * (default 1), e.g. "torch:8". torch seeds mt19937 with the seed's low 32

@@ -103,12 +103,15 @@ static void line_plot(sbuf *b, const cJSON *configs, const char *metric, const c
     out(b, "'/>\n");
     for (int i = 0; i < n; i++) {
         const cJSON *c = cJSON_GetArrayItem(configs, i);
-        out(b, "<circle cx='%.1f' cy='%.1f' r='3' class='pt'><title>%s: %.4g [%.4g, %.4g]</title></circle>", PX(i),
-            PY(metric_field(c, metric, "mean")), str_field(c, "label"), metric_field(c, metric, "mean"),
-            metric_field(c, metric, "lo"), metric_field(c, metric, "hi"));
-        if (n <= 16 || i % ((n + 15) / 16) == 0)
-            out(b, "<text class='a' transform='translate(%.1f,%d) rotate(-45)' text-anchor='end'>%s</text>\n", PX(i),
-                H - B + 14, str_field(c, "label"));
+        out(b, "<circle cx='%.1f' cy='%.1f' r='3' class='pt'><title>", PX(i), PY(metric_field(c, metric, "mean")));
+        out_text(b, str_field(c, "label"));
+        out(b, ": %.4g [%.4g, %.4g]</title></circle>", metric_field(c, metric, "mean"), metric_field(c, metric, "lo"),
+            metric_field(c, metric, "hi"));
+        if (n <= 16 || i % ((n + 15) / 16) == 0) {
+            out(b, "<text class='a' transform='translate(%.1f,%d) rotate(-45)' text-anchor='end'>", PX(i), H - B + 14);
+            out_text(b, str_field(c, "label"));
+            out(b, "</text>\n");
+        }
     }
     out(b, "</svg><figcaption>%s: mean over noise seeds, shaded 95%% confidence interval%s.</figcaption></figure>\n",
         title, log_y ? " (log scale)" : "");
@@ -168,7 +171,13 @@ int ls_report_write(const char *path, const void *summary_json, ls_error *err) {
             ".pt{fill:#2a5db0}.b0{background:#e7f6e7}.b1{background:#fff6d6}.b2{background:#ffe3cc}.b3{background:#fbd3d3}"
             ".samples td{vertical-align:top;text-align:left;font-family:Georgia,serif;font-size:.9em;max-width:260px}"
             "</style></head><body>\n");
-    out(&b, "<h1>lesion report: %s, %s, %s</h1>\n<p>", str_field(s, "target"), str_field(s, "plan"), str_field(s, "mode"));
+    out(&b, "<h1>lesion report: ");
+    out_text(&b, str_field(s, "target"));
+    out(&b, ", ");
+    out_text(&b, str_field(s, "plan"));
+    out(&b, ", ");
+    out_text(&b, str_field(s, "mode"));
+    out(&b, "</h1>\n<p>");
     out(&b, "Model <code>");
     out_text(&b, str_field(s, "model"));
     const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(s, "seeds"), *tokens = cJSON_GetObjectItemCaseSensitive(s, "eval_tokens");
@@ -199,7 +208,9 @@ int ls_report_write(const char *path, const void *summary_json, ls_error *err) {
         const cJSON *bi = cJSON_GetObjectItemCaseSensitive(c, "band_index");
         out(&b, "<tr class='b%d'><td class='l'>", cJSON_IsNumber(bi) ? bi->valueint : 0);
         out_text(&b, str_field(c, "label"));
-        out(&b, "</td><td class='l'>%s</td>", str_field(c, "band"));
+        out(&b, "</td><td class='l'>");
+        out_text(&b, str_field(c, "band"));
+        out(&b, "</td>");
         for (size_t k = 0; k < sizeof metric_names / sizeof metric_names[0]; k++) {
             double m = metric_field(c, metric_names[k][0], "mean"), lo = metric_field(c, metric_names[k][0], "lo"),
                    hi = metric_field(c, metric_names[k][0], "hi");
@@ -221,7 +232,9 @@ int ls_report_write(const char *path, const void *summary_json, ls_error *err) {
         const cJSON *c = cJSON_GetArrayItem(configs, i), *smp;
         out(&b, "<tr><td class='l'>");
         out_text(&b, str_field(c, "label"));
-        out(&b, "<br><small>%s</small></td>", str_field(c, "band"));
+        out(&b, "<br><small>");
+        out_text(&b, str_field(c, "band"));
+        out(&b, "</small></td>");
         cJSON_ArrayForEach(smp, cJSON_GetObjectItemCaseSensitive(c, "samples")) {
             out(&b, "<td>");
             out_text(&b, cJSON_IsString(smp) ? smp->valuestring : "");

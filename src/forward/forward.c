@@ -20,7 +20,7 @@ struct ls_state {
     float *proj;   /* (B,T,C)  sublayer output before the residual add */
     float *fc;     /* (B,T,4C) */
     float *kv;     /* (L,2,B,S,C) key and value caches, S = max_seq */
-    float *scores; /* (max(n_threads,S),S) attention scratch */
+    float *scores; /* (n_threads,S,S) attention scratch */
 };
 
 int ls_state_new(ls_state **out, const ls_config *cfg, int max_batch, int max_seq, int n_threads, ls_error *err) {
@@ -42,7 +42,7 @@ int ls_state_new(ls_state **out, const ls_config *cfg, int max_batch, int max_se
     s->proj = malloc(rows * C * sizeof(float));
     s->fc = malloc(rows * 4 * C * sizeof(float));
     s->kv = malloc((size_t)cfg->n_layer * 2 * rows * C * sizeof(float));
-    s->scores = malloc((size_t)(n_threads > max_seq ? n_threads : max_seq) * (size_t)max_seq * sizeof(float));
+    s->scores = malloc((size_t)n_threads * (size_t)max_seq * (size_t)max_seq * sizeof(float));
     if (!s->x || !s->xn || !s->qkv || !s->att || !s->proj || !s->fc || !s->kv || !s->scores) {
         ls_state_free(s);
         return ls_fail(err, "out of memory for activations (batch %d x %d positions)", max_batch, max_seq);

@@ -8,9 +8,9 @@
  *    of each score row is computed, in per-thread scratch. Dot products use
  *    eight fixed partial sums, which the compiler vectorises without
  *    reassociating anything behind our back.
- *  - T >= LS_ATTN_GEMM_MIN (prefill): per (sequence, head), the score matrix
- *    Q K^T and the product P V are two sgemm calls, and the masked softmax
- *    runs row-parallel in between. The masked upper triangle is computed
+ *  - T >= LS_ATTN_GEMM_MIN (prefill): one (sequence, head) per thread; the
+ *    score matrix Q K^T and the product P V are two single-threaded sgemm
+ *    calls with the masked softmax in between. The masked upper triangle is computed
  *    and thrown away: the BLAS does it faster than a loop does half.
  */
 #include "lesion/kernels.h"
@@ -73,19 +73,22 @@ static void attention_items(float *out, const float *q, int64_t q_stride, const 
 }
 
 static void attention_gemm(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache,
-                           int B, int T, int pos0, int S, int C, int H, float *scores, int n_threads) {
+                           int B, int T, int pos0, int S, int C, int H, float *scratch, int n_threads) {
     const int D = C / H, n_keys = pos0 + T;
     const float scale = 1.0f / sqrtf((float)D);
-    openblas_set_num_threads(n_threads);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
+    ls_blas_single_threaded(); /* one (sequence, head) per thread: see matmul.c on determinism */
+#pragma omp parallel num_threads(n_threads)
+    {
+        float *scores = scratch + (int64_t)omp_get_thread_num() * S * S;
+#pragma omp for schedule(dynamic, 1)
+        for (int bh = 0; bh < B * H; bh++) {
+            int b = bh / H, h = bh % H;
             const float *qh = q + (int64_t)b * T * q_stride + (int64_t)h * D;
             const float *kh = kcache + (int64_t)b * S * C + (int64_t)h * D;
             const float *vh = vcache + (int64_t)b * S * C + (int64_t)h * D;
             /* scores (T, n_keys) = scale * Q_h (T,D) K_h^T (D,n_keys) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n_keys, D, scale, qh, (blasint)q_stride, kh, C,
                         0.0f, scores, n_keys);
-#pragma omp parallel for num_threads(n_threads) schedule(static)
             for (int t = 0; t < T; t++) {
                 float *row = scores + (int64_t)t * n_keys;
                 int valid = pos0 + t + 1;
@@ -96,6 +99,7 @@ static void attention_gemm(float *out, const float *q, int64_t q_stride, const f
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, n_keys, 1.0f, scores, n_keys, vh, C, 0.0f,
                         out + (int64_t)b * T * C + (int64_t)h * D, C);
         }
+    }
 }
 
 void ls_attention(float *out, const float *q, int64_t q_stride, const float *kcache, const float *vcache, int B,

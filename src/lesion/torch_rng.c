@@ -22,7 +22,11 @@
  *    LAST 16 elements and transforms them again. torch's build compiles
  *    avx_mathfun with -mfma and GCC's default -ffp-contract=fast, so every
  *    multiply feeding an add became a fused multiply-add: emulated below
- *    with fmaf at exactly those places (each one was needed to match).
+ *    with fmaf at those places. Fusing mattered (against 589824 torch
+ *    values) in log's polynomial and its y*z + e*q1, and in the cosine's
+ *    and sine's polynomials, y*z - z/2 and y*x + x; at the other places (the
+ *    Cody-Waite reduction, z*0.5, e*q2) the products are exact or nearly
+ *    so and the data could not tell, so they are fused too, as GCC did.
  *  - n >= 16 without AVX2 (normal_fill): the same layout with float logf,
  *    cosf, sinf of the C library, theta = (float)(2 pi (double) u2).
  *
