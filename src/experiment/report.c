@@ -25,7 +25,8 @@ static void out(sbuf *b, const char *fmt, ...) {
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+        /* The first call measures into a NULL buffer (NULL + 0 is undefined behaviour). */
+        int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->cap - b->len, fmt, ap);
         va_end(ap);
         if (n >= 0 && (size_t)n < b->cap - b->len) {
             b->len += (size_t)n;

@@ -133,9 +133,10 @@ static void test_kv_cache_consistency(void **state) {
     for (int t = 0; t < T; t++) forward_ok(s, &f->w, tok + t, 1, 1, t, part + t * V, LS_LOGITS_LAST);
     assert_close(part, full, T * V, 1e-5, "token-by-token vs one prefill");
 
-    /* LS_LOGITS_LAST of a prefill is the last row of LS_LOGITS_ALL, exactly. */
+    /* LS_LOGITS_LAST of a prefill is the last row of LS_LOGITS_ALL (the head
+     * may run a different BLAS path for 1 row than for T rows). */
     forward_ok(s, &f->w, tok, 1, T, 0, last, LS_LOGITS_LAST);
-    assert_memory_equal(last, full + (T - 1) * V, sizeof last);
+    assert_close(last, full + (T - 1) * V, V, 1e-5, "LS_LOGITS_LAST vs last row of LS_LOGITS_ALL");
     ls_state_free(s);
     free(full);
     free(part);
@@ -167,7 +168,7 @@ static void test_batch_consistency(void **state) {
     /* LS_LOGITS_LAST gives one row per sequence. */
     float lastrows[2 * V];
     forward_ok(s, &f->w, tok, 2, T, 0, lastrows, LS_LOGITS_LAST);
-    for (int b = 0; b < 2; b++) assert_memory_equal(lastrows + b * V, both + (b * T + T - 1) * V, V * sizeof(float));
+    for (int b = 0; b < 2; b++) assert_close(lastrows + b * V, both + (b * T + T - 1) * V, V, 1e-5, "batched LAST rows");
     ls_state_free(s);
 }
 
