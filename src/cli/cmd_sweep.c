@@ -30,7 +30,7 @@ static const cli_opt opts[] = {
     {"mode", "MODE", "gauss (default), zero, mean, shuffle, uniform, scale:F"},
     {"match", "tensor|head", "statistics over the whole slice (default) or per head"},
     {"with-bias", NULL, "also lesion the matching bias slice"},
-    {"rng", "philox|torch", "noise generator (default philox)"},
+    {"rng", "GEN", "noise generator: philox (default) or torch[:T] (see lesion generate --help)"},
     {"lesion-seed", "S", "first noise seed (default 0); seed i uses S+i"},
     {"seeds", "N", "noise seeds per configuration (default 5; deterministic modes run once)"},
     {"eval", "F", "held-out text (default: the model's heldout.txt)"},

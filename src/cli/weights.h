@@ -10,7 +10,7 @@
     {"match", "tensor|head", "gauss/uniform statistics over the whole slice (default) or per head"},          \
     {"with-bias", NULL, "also lesion the matching bias slice"},                                               \
     {"lesion-seed", "S", "seed of the lesion noise (default 0)"},                                            \
-    {"rng", "philox|torch", "noise generator: counter-based philox (default) or PyTorch's CPU generator"}
+    {"rng", "GEN", "noise generator: philox (default, counter-based), torch[:T], torch-avx512[:T], torch-scalar[:T] (PyTorch 1.13's CPU generator, bit for bit)"}
 
 /* How lesions are applied (--mode, --match, --with-bias, --lesion-seed, --rng). */
 typedef struct cli_lesion_opts {
