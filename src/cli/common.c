@@ -31,7 +31,11 @@ int cli_model_dir(const cli_args *a, char *out, size_t n) {
         const char *candidates[] = {"%s/../models/kjv-gpt2", "%s/../share/lesion/models/kjv-gpt2"};
         for (size_t i = 0; i < 2; i++) {
             snprintf(out, n, candidates[i], bindir);
-            if (is_dir_with_config(out)) return 0;
+            char resolved[4096];
+            if (is_dir_with_config(out)) {
+                if (realpath(out, resolved) && strlen(resolved) < n) strcpy(out, resolved);
+                return 0;
+            }
         }
     }
     snprintf(out, n, "models/kjv-gpt2");

@@ -24,6 +24,8 @@ const char *const ls_band_names[4] = {"about normal", "meaning lost", "repetitiv
 #define REPETITIVE_MARGIN 0.15   /* ... and this much above the clean model's own repetition */
 #define MEANING_PPL_RATIO 1.25   /* held-out perplexity up by 25% */
 #define MEANING_TOP1 0.75        /* or fewer than 75% of next-token argmaxes agree with clean */
+/* A largest step smaller than this is not called a transition. */
+#define TRANSITION_MIN_JUMP 0.05
 
 const char *ls_band_rule(void) {
     return "Bands, first rule that holds: noise if generated text has clean-model perplexity >= 8x the clean "
@@ -133,6 +135,14 @@ void *ls_sweep_summarize(const ls_sweep_meta *meta, const char *const *rows, int
             cJSON_AddNumberToObject(t, "jump_hi", tr.jump_hi);
             cJSON_AddNumberToObject(t, "agreement", tr.agreement);
             char text[512];
+            if (tr.jump < TRANSITION_MIN_JUMP)
+                snprintf(text, sizeof text,
+                         "No phase transition: held-out cross-entropy never rises by %.2f nats/token or more between "
+                         "consecutive configurations; the largest step, between \"%s\" and \"%s\", is +%.3f "
+                         "(bootstrap 95%% interval %.3f to %.3f).",
+                         TRANSITION_MIN_JUMP, meta->labels[tr.step - 1], meta->labels[tr.step], tr.jump, tr.jump_lo,
+                         tr.jump_hi);
+            else
             snprintf(text, sizeof text,
                      "Held-out cross-entropy jumps most between \"%s\" and \"%s\": +%.3f nats/token (bootstrap 95%% "
                      "interval %.3f to %.3f); %.0f%% of bootstrap resamples over noise seeds put the largest jump at "
