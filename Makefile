@@ -41,7 +41,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all run deps test-unit-only test test-unit test-asan bench model fuzz clean
+.PHONY: all run deps test-unit-only test test-unit test-asan bench model fuzz fuzz-ci clean
 all: $(BUILD)/lesion $(BUILD)/liblesion.a
 
 deps:
@@ -83,6 +83,41 @@ bench: deps all
 
 model: deps all
 	@bash tools/make_model.sh
+
+# Fuzzing (fuzz/): one libFuzzer target per parser of untrusted input, with
+# the library rebuilt by clang under ASan + UBSan into build-fuzz/ (never
+# reusing build/). `make fuzz` runs each target FUZZ_SECS seconds (default
+# 300), `make fuzz-ci` 30 s. Seeds: fuzz/corpus/<target> and
+# fuzz/regress/<target>; new inputs go to build-fuzz/corpus/<target>, crashes
+# to build-fuzz/crashes/<target>/ (keep each as fuzz/regress/<target>/NAME).
+FUZZ_SECS    ?= 300
+FUZZ_TARGETS := safetensors config tokenizer_load tokenizer_encode lesion_spec
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -Wno-pass-failed -fopenmp=libomp -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+build-fuzz/%.o: %.c include/lesion.h $(wildcard include/lesion/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJ) $(LDLIBS) -o $@
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t build-fuzz/crashes/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECS) s"; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/crashes/$$t/ $$(test -f fuzz/$$t.dict && echo -dict=fuzz/$$t.dict) \
+	    build-fuzz/corpus/$$t fuzz/corpus/$$t $$(test -d fuzz/regress/$$t && echo fuzz/regress/$$t) \
+	    2>build-fuzz/$$t.log || { tail -n 60 build-fuzz/$$t.log; echo "fuzz: $$t crashed (input in build-fuzz/crashes/$$t/)"; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done' build-fuzz/$$t.log | tr '\n' ' '; echo; \
+	done
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECS=30
 
 clean:
 	rm -rf build build-asan build-fuzz
