@@ -15,7 +15,7 @@ SAN ?=
 ifeq ($(SAN),1)
   BUILD  ?= build-asan
   CC     := clang
-  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -Wno-pass-failed
   LDSAN  := -fsanitize=address,undefined
   OMPFLAGS := -fopenmp=libomp
 else
