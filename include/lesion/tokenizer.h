@@ -19,7 +19,7 @@
  */
 #ifndef LESION_TOKENIZER_H
 #define LESION_TOKENIZER_H
-#include "lesion.h"
+#include <lesion.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -9,12 +9,17 @@
  * 2. Pre-tokenization with GPT-2's regex
  *        's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  *    run by PCRE2 (UTF mode, JIT-compiled). tiktoken runs it with Rust's
- *    regex engine, whose \s is Unicode's White_Space property. PCRE2's \s is
- *    not: in UCP mode it is \p{Z} plus \h and \v, which adds U+180E
- *    (MONGOLIAN VOWEL SEPARATOR, no longer White_Space since Unicode 6.3).
- *    So the pattern spells White_Space out as a class (LS_WS below). Note
- *    that Python's str.isspace() would also count \x1c-\x1f; Rust does not,
- *    and neither do we.
+ *    regex engine, and PCRE2 differs from it twice, so none of \s, \p{L}
+ *    and \p{N} is left to PCRE2:
+ *    - Rust's \s is Unicode's White_Space property. PCRE2's \s (UCP mode) is
+ *      \p{Z} plus \h and \v, which adds U+180E (MONGOLIAN VOWEL SEPARATOR,
+ *      no longer White_Space since Unicode 6.3). LS_WS below spells
+ *      White_Space out. (Python's str.isspace() would also count \x1c-\x1f;
+ *      Rust does not, and neither do we.)
+ *    - Rust's \p{L} and \p{N} follow Unicode 16.0; PCRE2 follows the
+ *      Unicode of its build (14.0 for 10.42), which lacks ~9,400 of them, and
+ *      that changes ids (e.g. U+A7DA followed by a CJK letter). The classes
+ *      come spelled out from unicode_classes.h, generated for Unicode 16.0.
  *
  * 3. Byte-pair merging of each pre-token. If the whole pre-token is a token,
  *    that token is the answer (tiktoken's shortcut; plain BPE could in
@@ -29,6 +34,7 @@
  * Speed: most pre-tokens of ordinary text are whole tokens and cost one
  * hash lookup. */
 #include "tokenizer_impl.h"
+#include "unicode_classes.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -42,9 +48,9 @@
 
 static const char gpt2_pattern[] =
     "'s|'t|'re|'ve|'m|'ll|'d"
-    "| ?\\p{L}+"
-    "| ?\\p{N}+"
-    "| ?[^" LS_WS "\\p{L}\\p{N}]+"
+    "| ?[" LS_UNI_LETTER "]+"
+    "| ?[" LS_UNI_NUMBER "]+"
+    "| ?[^" LS_WS LS_UNI_LETTER LS_UNI_NUMBER "]+"
     "|[" LS_WS "]+(?![^" LS_WS "])"
     "|[" LS_WS "]+";
 

@@ -77,10 +77,28 @@ static long unspell(const char *s, const int byte_of[LS_ALPHABET_CPS], char *out
     return k;
 }
 
+/* Writes a token (or any text) for a one-line message: control bytes, '"'
+ * and '\\' as \\xNN, the rest as is, cut at about 60 bytes on a character
+ * boundary. */
+static const char *show(char out[80], const char *s, size_t n) {
+    size_t k = 0, i = 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (k >= 60 && (c & 0xC0) != 0x80) break;
+        if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') k += (size_t)snprintf(out + k, 5, "\\x%02X", c);
+        else out[k++] = (char)c;
+    }
+    if (i < n) { memcpy(out + k, "...", 3); k += 3; }
+    out[k] = '\0';
+    return out;
+}
+#define SHOW(buf, str) show(buf, str, strlen(str))
+
 static int fail_unspell(ls_error *err, const char *where, const char *tok, int bad_cp) {
-    if (bad_cp == -2) return ls_fail(err, "%s: token \"%s\" is not valid UTF-8", where, tok);
+    char shown[80];
+    if (bad_cp == -2) return ls_fail(err, "%s: token \"%s\" is not valid UTF-8", where, SHOW(shown, tok));
     return ls_fail(err, "%s: token \"%s\" has U+%04X, which is not in GPT-2's byte alphabet",
-                   where, tok, (unsigned)bad_cp);
+                   where, SHOW(shown, tok), (unsigned)bad_cp);
 }
 
 /* ---- files --------------------------------------------------------------- */
@@ -136,7 +154,10 @@ static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_AL
     if (!cJSON_IsObject(root)) { ls_fail(err, "%s: not a JSON object of token -> id", path); goto out; }
     int n = cJSON_GetArraySize(root);
     if (n <= 0) { ls_fail(err, "%s: the vocab is empty", path); goto out; }
-    if (n > LS_MAX_VOCAB) { ls_fail(err, "%s: %d tokens, more than the limit %d", path, n, LS_MAX_VOCAB); goto out; }
+    if (n > LS_MAX_VOCAB) {
+        ls_fail(err, "%s: %d tokens, more than the limit %d", path, n, LS_MAX_VOCAB);
+        goto out;
+    }
 
     size_t arena_bytes = 0;
     for (cJSON *it = root->child; it; it = it->next) arena_bytes += strlen(it->string);
@@ -158,15 +179,22 @@ static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_AL
     size_t used = 0;
     for (cJSON *it = root->child; it; it = it->next) {
         const char *key = it->string;
-        if (!cJSON_IsNumber(it)) { ls_fail(err, "%s: the id of token \"%s\" is not a number", path, key); goto out; }
+        char shown[80];
+        if (!cJSON_IsNumber(it)) {
+            ls_fail(err, "%s: the id of token \"%s\" is not a number", path, SHOW(shown, key));
+            goto out;
+        }
         double d = it->valuedouble;
         if (!(d >= 0 && d < n) || d != (double)(int32_t)d) {
             ls_fail(err, "%s: id %.17g of token \"%s\" is out of range (ids must be integers 0..%d)",
-                    path, d, key, n - 1);
+                    path, d, SHOW(shown, key), n - 1);
             goto out;
         }
         int32_t id = (int32_t)d;
-        if (seen[id]) { ls_fail(err, "%s: id %d is used twice (again by token \"%s\")", path, id, key); goto out; }
+        if (seen[id]) {
+            ls_fail(err, "%s: id %d is used twice (again by token \"%s\")", path, id, SHOW(shown, key));
+            goto out;
+        }
         seen[id] = 1;
         if (key[0] == '\0') { ls_fail(err, "%s: empty token (id %d)", path, id); goto out; }
         int bad_cp = 0;
@@ -177,7 +205,10 @@ static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_AL
         t->merge_rank[id] = LS_NO_RANK;
         t->special[id] = (uint8_t)is_special_spelling(key, strlen(key));
         used += (size_t)k;
-        if (table_insert(t, id)) { ls_fail(err, "%s: token \"%s\" appears twice", path, key); goto out; }
+        if (table_insert(t, id)) {
+            ls_fail(err, "%s: token \"%s\" appears twice", path, SHOW(shown, key));
+            goto out;
+        }
     }
     rc = 0;
 out:
@@ -218,8 +249,9 @@ static int load_merges(ls_tokenizer *t, const char *path, const char *vocab_path
         }
         char *sp = strchr(line, ' ');
         if (!sp || sp == line || sp[1] == '\0' || strchr(sp + 1, ' ')) {
+            char shown[80];
             ls_fail(err, "%s: line %zu: expected two tokens separated by one space, got \"%s\"",
-                    path, line_no, line);
+                    path, line_no, SHOW(shown, line));
             goto out;
         }
         *sp = '\0';
@@ -237,15 +269,18 @@ static int load_merges(ls_tokenizer *t, const char *path, const char *vocab_path
             }
             part_id[p] = ls_tok_lookup(t, scratch + k, (size_t)n);
             if (part_id[p] < 0) {
-                ls_fail(err, "%s: line %zu: \"%s\" is not a token of %s", path, line_no, part[p], vocab_path);
+                char shown[80];
+                ls_fail(err, "%s: line %zu: \"%s\" is not a token of %s", path, line_no, SHOW(shown, part[p]),
+                        vocab_path);
                 goto out;
             }
             k += (size_t)n;
         }
         int32_t result = ls_tok_lookup(t, scratch, k);
         if (result < 0) {
+            char shown[2][80];
             ls_fail(err, "%s: line %zu: the merge result \"%s%s\" is not a token of %s",
-                    path, line_no, part[0], part[1], vocab_path);
+                    path, line_no, SHOW(shown[0], part[0]), SHOW(shown[1], part[1]), vocab_path);
             goto out;
         }
         if (t->merge_rank[result] == LS_NO_RANK) t->merge_rank[result] = rank;
@@ -283,8 +318,10 @@ int ls_tokenizer_load(ls_tokenizer **out, const char *vocab_json_path, const cha
     if (load_merges(t, merges_path, vocab_json_path, byte_of, err)) goto fail;
     for (int32_t id = 0; id < t->n_vocab; id++) {
         if (t->len[id] > 1 && t->merge_rank[id] == LS_NO_RANK && !t->special[id]) {
-            ls_fail(err, "%s: token id %d (%u bytes) is neither a byte, the result of a merge in %s, "
-                    "nor a special token <|...|>", vocab_json_path, (int)id, (unsigned)t->len[id], merges_path);
+            char shown[80];
+            ls_fail(err, "%s: token \"%s\" (id %d) is neither a byte, the result of a merge in %s, "
+                    "nor a special token <|...|>", vocab_json_path,
+                    show(shown, t->arena + t->offset[id], t->len[id]), (int)id, merges_path);
             goto fail;
         }
     }

@@ -8,7 +8,7 @@
 #ifndef LS_TOKENIZER_IMPL_H
 #define LS_TOKENIZER_IMPL_H
 
-#include "lesion.h"
+#include <lesion.h>
 
 #include <stdint.h>
 #include <string.h>
