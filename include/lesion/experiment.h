@@ -76,7 +76,8 @@ int ls_damage_measure(ls_damage *d, const ls_weights *w, ls_damage_row *row, ls_
 /* ---- results store (store.c) ------------------------------------------- */
 
 /* Append-only JSONL with one row per unique "key"; opening it drops a torn
- * last row (and says so in *dropped_tail). */
+ * last row (and says so in *dropped_tail). An open store holds an exclusive
+ * lock on the file until closed: a second open fails instead of merging. */
 typedef struct ls_store ls_store;
 int ls_store_open(ls_store **out, const char *path, int *dropped_tail, ls_error *err);
 int ls_store_has(const ls_store *s, const char *key);

@@ -78,7 +78,9 @@ int cmd_generate(int argc, char **argv) {
     if (cli_has(&a, "json")) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "prompt", prompt);
-        cJSON_AddStringToObject(o, "text", text);
+        char *json_text = cli_json_text(text, text_len); /* JSON must be UTF-8; the bytes are in "ids" */
+        cJSON_AddStringToObject(o, "text", json_text ? json_text : "");
+        free(json_text);
         cJSON *arr = cJSON_AddArrayToObject(o, "ids");
         for (int i = 0; i < n_out; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(out[i]));
         cli_print_json(o);

@@ -434,9 +434,12 @@ int cmd_sweep(int argc, char **argv) {
             char **samples = calloc((size_t)n_prompts, sizeof *samples);
             for (int q = 0; q < n_prompts; q++) {
                 size_t len;
-                if (ls_tokenizer_decode(tok, row.gen_ids + (int64_t)q * gen_tokens, (size_t)row.gen_lens[q],
-                                        &samples[q], &len, &err) != 0)
-                    samples[q] = strdup("");
+                char *raw = NULL;
+                if (ls_tokenizer_decode(tok, row.gen_ids + (int64_t)q * gen_tokens, (size_t)row.gen_lens[q], &raw,
+                                        &len, &err) != 0)
+                    len = 0;
+                samples[q] = cli_json_text(raw ? raw : "", len); /* results.jsonl must be UTF-8 */
+                free(raw);
             }
             clock_gettime(CLOCK_MONOTONIC, &r1);
             double secs = (double)(r1.tv_sec - r0.tv_sec) + 1e-9 * (double)(r1.tv_nsec - r0.tv_nsec);

@@ -28,6 +28,12 @@ int cli_parse_ids(const char *cmd, const char *s, int32_t **ids, int *n);
 /* Text of --text/--prompt or the contents of --file. */
 int cli_read_text_or_file(const cli_args *a, const char *text_opt, const char *file_opt, char **text, size_t *len);
 
+/* A copy of len bytes of decoded text fit for JSON (malloc'd, NUL-terminated):
+ * tokens may decode to invalid UTF-8 (half of an emoji, a lone byte), and
+ * JSON must be UTF-8, so each byte that does not start a valid sequence, and
+ * each NUL, becomes U+FFFD. NULL when out of memory. */
+char *cli_json_text(const char *s, size_t len);
+
 /* Prints a cJSON value (consumed) as one line on stdout. */
 void cli_print_json(void *cjson);
 

@@ -6,7 +6,8 @@
  * plus at most one torn last line. Opening the store drops such a tail (a
  * line without its newline, or one that is not a JSON object with a key)
  * by truncating the file to the last good row, so resuming never keeps half
- * a row and never duplicates one. */
+ * a row and never duplicates one. An open store holds an exclusive lock on
+ * the file, so a second sweep into the same file is refused, not merged. */
 #include <lesion.h>
 
 #include <cJSON.h>
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 struct ls_store {
@@ -53,7 +55,19 @@ int ls_store_open(ls_store **out, const char *path, int *dropped_tail, ls_error 
     s->fd = -1;
     char *text = NULL;
     size_t len = 0, good = 0;
-    if (access(path, F_OK) == 0 && ls_read_file(path, &text, &len, err) != 0) goto fail;
+    s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (s->fd < 0) {
+        ls_fail(err, "%s: cannot open for appending: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* One writer at a time: two sweeps appending to one file would both
+     * compute the missing rows and write each of them twice. The lock goes
+     * away with the process, however it ends (SIGKILL included). */
+    if (flock(s->fd, LOCK_EX | LOCK_NB) != 0) {
+        ls_fail(err, "%s: another process is writing to it (a sweep into the same --out still running?)", path);
+        goto fail;
+    }
+    if (ls_read_file(path, &text, &len, err) != 0) goto fail;
     for (size_t at = 0; at < len;) {
         char *nl = memchr(text + at, '\n', len - at);
         if (!nl) break; /* torn: no newline */
@@ -75,11 +89,6 @@ int ls_store_open(ls_store **out, const char *path, int *dropped_tail, ls_error 
     }
     free(text);
     text = NULL;
-    s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (s->fd < 0) {
-        ls_fail(err, "%s: cannot open for appending: %s", path, strerror(errno));
-        goto fail;
-    }
     if (good < len) {
         *dropped_tail = 1;
         if (ftruncate(s->fd, (off_t)good) != 0) {
