@@ -402,7 +402,6 @@ int cmd_sweep(int argc, char **argv) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     time_t last = 0;
-    int resumed = done_rows;
     if (done_rows < total) {
         if (!quiet) fprintf(stderr, "lesion sweep: %d configurations x %lld seeds, %zu eval tokens; clean pass...\n",
                             p.n - 1, n_seeds, n_eval);
@@ -451,13 +450,16 @@ int cmd_sweep(int argc, char **argv) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
             progress(quiet, ++done_rows, total,
                      (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), &last);
-            (void)resumed;
         }
     if (rc) goto done;
     cli_weights_reset(&w, model);
 
     /* Everything below is derived from results.jsonl, so a resumed run writes the same files. */
     const char **rows = malloc((size_t)ls_store_count(store) * sizeof *rows + 1);
+    if (!rows) {
+        rc = cli_error(a.cmd, 1, "out of memory");
+        goto done;
+    }
     for (int i = 0; i < ls_store_count(store); i++) rows[i] = ls_store_row(store, i);
     ls_sweep_meta meta = {
         .model = ls_model_dir(model), .plan = cli_has(&a, "plan-file") ? "file" : cli_str(&a, "plan", "cumulative"),
