@@ -250,6 +250,9 @@ def main():
     ap.add_argument("--data", default="build/kjv", help="dir with train.txt, heldout.txt, vocab.json, merges.txt")
     ap.add_argument("--out", default="models/kjv-gpt2")
     ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="end after this many steps of the --steps schedule (0: run it all); the learning-rate "
+                         "schedule stays that of --steps, so the result equals that run's checkpoint at this step")
     ap.add_argument("--batch", type=int, default=16, help="sequences of n_ctx tokens per step")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--min-lr", type=float, default=1e-4)
@@ -326,15 +329,16 @@ def main():
 
     t_start = time.time()
     t_last, step_last, loss_sum, loss_n = t_start, 0, 0.0, 0
-    for step in range(args.steps):
+    last = args.stop_after if 0 < args.stop_after < args.steps else args.steps
+    for step in range(last):
         loss, lr = step_once(step)
         loss_sum, loss_n = loss_sum + loss, loss_n + 1
         done = step + 1
-        if done % args.log_every == 0 or done == args.steps:
+        if done % args.log_every == 0 or done == last:
             now = time.time()
             tps = (done - step_last) * args.batch * T / (now - t_last)
             held = ""
-            if done % args.eval_every == 0 and done != args.steps:
+            if done % args.eval_every == 0 and done != last:
                 nats, n = evaluate(model, windows[:args.eval_windows], args.batch)
                 held = "%.4f" % (nats / n)
             log.write("%d\t%.4f\t%.6g\t%.0f\t%.1f\t%s\n" % (done, loss_sum / loss_n, lr, tps, now - t_start, held))
@@ -342,16 +346,16 @@ def main():
             print("step %d/%d loss %.4f lr %.3g %.0f tok/s %.0fs held %s"
                   % (done, args.steps, loss_sum / loss_n, lr, tps, now - t_start, held or "-"), flush=True)
             t_last, step_last, loss_sum, loss_n = time.time(), done, 0.0, 0
-        if done % args.ckpt_every == 0 and done != args.steps:
+        if done % args.ckpt_every == 0 and done != last:
             save_model(model, args.out, {"step": done})
 
     train_secs = time.time() - t_start
     nats, n = evaluate(model, windows, args.batch)
     bpb = nats / math.log(2) / held_bytes
-    save_model(model, args.out, {"step": args.steps})
+    save_model(model, args.out, {"step": last})
     log.write("# final: steps %d, train_secs %.0f, heldout_loss %.4f nats/token over %d tokens, "
               "heldout_nats %.1f, heldout_bytes %d, bits_per_byte %.4f\n"
-              % (args.steps, train_secs, nats / n, n, nats, held_bytes, bpb))
+              % (last, train_secs, nats / n, n, nats, held_bytes, bpb))
     log.close()
     print("final held-out: %.4f nats/token over %d tokens, %.4f bits/byte over %d bytes; trained %.0f s"
           % (nats / n, n, bpb, held_bytes, train_secs), flush=True)
