@@ -106,15 +106,20 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(FUZZ_LIB_OBJ)
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
-	@for t in $(FUZZ_TARGETS); do \
+	@pass=0; fail=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t build-fuzz/crashes/$$t; \
-	  echo "fuzz: $$t for $(FUZZ_SECS) s"; \
-	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) -timeout=10 -print_final_stats=1 \
-	    -artifact_prefix=build-fuzz/crashes/$$t/ $$(test -f fuzz/$$t.dict && echo -dict=fuzz/$$t.dict) \
-	    build-fuzz/corpus/$$t fuzz/corpus/$$t $$(test -d fuzz/regress/$$t && echo fuzz/regress/$$t) \
-	    2>build-fuzz/$$t.log || { tail -n 60 build-fuzz/$$t.log; echo "fuzz: $$t crashed (input in build-fuzz/crashes/$$t/)"; exit 1; }; \
-	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done' build-fuzz/$$t.log | tr '\n' ' '; echo; \
-	done
+	  if build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) -timeout=10 -print_final_stats=1 \
+	      -artifact_prefix=build-fuzz/crashes/$$t/ $$(test -f fuzz/$$t.dict && echo -dict=fuzz/$$t.dict) \
+	      build-fuzz/corpus/$$t fuzz/corpus/$$t $$(test -d fuzz/regress/$$t && echo fuzz/regress/$$t) \
+	      >build-fuzz/$$t.log 2>&1; then \
+	    pass=$$((pass + 1)); printf 'PASS  fuzz_%-18s %s s, %s runs, %s MB peak\n' $$t $(FUZZ_SECS) \
+	      "$$(sed -n 's/^stat::number_of_executed_units: *//p' build-fuzz/$$t.log)" \
+	      "$$(sed -n 's/^stat::peak_rss_mb: *//p' build-fuzz/$$t.log)"; \
+	  else \
+	    fail=$$((fail + 1)); echo "FAIL  fuzz_$$t: crash input in build-fuzz/crashes/$$t/ (log build-fuzz/$$t.log)"; \
+	    grep -E 'ERROR|fuzz check|SUMMARY|^    #[0-9]' build-fuzz/$$t.log | head -n 20 | sed 's/^/      /'; \
+	  fi; \
+	done; echo "fuzz: $$pass passed, $$fail failed"; test $$fail -eq 0
 
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECS=30

@@ -84,7 +84,7 @@ static const char *show(char out[80], const char *s, size_t n) {
     size_t k = 0, i = 0;
     for (; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (k >= 60 && (c & 0xC0) != 0x80) break;
+        if (k >= 60 && ((c & 0xC0) != 0x80 || k >= 72)) break; /* a run of stray continuation bytes ends too */
         if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') k += (size_t)snprintf(out + k, 5, "\\x%02X", c);
         else out[k++] = (char)c;
     }
