@@ -91,7 +91,7 @@ model: deps all
 # fuzz/regress/<target>; new inputs go to build-fuzz/corpus/<target>, crashes
 # to build-fuzz/crashes/<target>/ (keep each as fuzz/regress/<target>/NAME).
 FUZZ_SECS    ?= 300
-FUZZ_TARGETS := safetensors config tokenizer_load tokenizer_encode lesion_spec
+FUZZ_TARGETS := safetensors config tokenizer_load tokenizer_encode lesion_spec store sweep_rows
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -Wno-pass-failed -fopenmp=libomp -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)

@@ -254,4 +254,57 @@ for i, (f, parts) in enumerate([
 ]):
     put(ls, "spec%02d" % i, spec(f, *parts))
 
+# ---- store: results.jsonl as a crash may leave it -------------------------------------
+
+
+def result_row(k, extra=""):
+    return '{"key":"%s","config":1,"seed_index":0,"kl":0.25%s,"samples":["And God said \\u00e9"]}\n' % (k, extra)
+
+
+for name, text in {
+    "empty": "",
+    "three_rows": result_row("c0-s0") + result_row("c1-s0") + result_row("c1-s1"),
+    "torn_no_newline": result_row("c0-s0") + result_row("c1-s0")[:-1],
+    "torn_half": result_row("c0-s0") + result_row("c1-s0")[:30],
+    "torn_half_newline": result_row("c0-s0") + result_row("c1-s0")[:30] + "\n",
+    "no_key": result_row("c0-s0") + '{"config":1}\n' + result_row("c1-s0"),
+    "key_not_string": '{"key":5}\n',
+    "duplicate_keys": result_row("a") + result_row("b") + result_row("a", ',"x":2'),
+    "empty_line": result_row("a") + "\n" + result_row("b"),
+    "array_line": "[1,2]\n",
+    "nul_in_line": result_row("a") + '{"key":"b"}\x00junk\n',
+    "crlf": result_row("a").replace("\n", "\r\n") + result_row("b"),
+}.items():
+    put("store", name, text)
+
+# ---- sweep_rows: flags byte, then rows of results.jsonl ------------------------------------
+
+rnd = random.Random(1)
+
+
+def sweep_row(c, s, **kw):
+    r = {"key": "c%d-s%d" % (c, s), "config": c, "label": "L%d" % c, "spec": "attn.q@L%d" % c, "seed_index": s,
+         "lesion_seed": s, "cross_entropy": 3 + c * 0.8 + rnd.random() * 0.1, "perplexity": 20.0 * (c + 1),
+         "kl": 0.3 * c, "top1": 1 - 0.2 * c, "gen_ppl": 10.0 + c, "rep4": 0.1 * c, "distinct2": 0.9 - 0.1 * c,
+         "first_layer": 0, "secs": 0.01, "samples": ["And God said <b>&amp;</b>", "In the beginning \u00e9"]}
+    r.update(kw)
+    return json.dumps(r)
+
+
+full = [sweep_row(0, 0)] + [sweep_row(c, s) for c in range(1, 4) for s in range(3)]
+for name, data in {
+    "full_ordered": bytes([1 | (2 << 2)]) + "\n".join(full).encode(),
+    "full_heads": bytes([2 | (2 << 2)]) + "\n".join(full).encode(),
+    "missing_rows": bytes([1 | (2 << 2)]) + "\n".join(full[:4]).encode(),
+    "no_config": bytes([1]) + "\n".join([sweep_row(0, 0), '{"key":"x","seed_index":0}']).encode(),
+    "config_nan_huge": bytes([1]) + "\n".join([sweep_row(0, 0), sweep_row(1, 0, config=1e300),
+                                               sweep_row(2, 0, config=-1), sweep_row(3, 0, config=1.5)]).encode(),
+    "strings": bytes([1]) + "\n".join([sweep_row(0, 0, perplexity="x", samples="no"),
+                                       sweep_row(1, 0, samples=[1, None])]).encode(),
+    "empty": bytes([0]),
+    "only_clean": bytes([1]) + sweep_row(0, 0).encode(),
+    "infinite": bytes([1]) + "\n".join([sweep_row(0, 0), sweep_row(1, 0, perplexity=1e308, cross_entropy=1e308)]).encode(),
+}.items():
+    put("sweep_rows", name, data)
+
 print("seeds written to", OUT)

@@ -72,6 +72,7 @@ int ls_store_open(ls_store **out, const char *path, int *dropped_tail, ls_error 
         char *nl = memchr(text + at, '\n', len - at);
         if (!nl) break; /* torn: no newline */
         size_t line_len = (size_t)(nl - (text + at));
+        if (memchr(text + at, '\0', line_len)) break; /* NUL bytes (a zero-filled block after a crash): torn */
         cJSON *row = cJSON_ParseWithLength(text + at, line_len);
         const cJSON *key = row ? cJSON_GetObjectItemCaseSensitive(row, "key") : NULL;
         if (!cJSON_IsString(key)) {

@@ -48,6 +48,13 @@ static double num(const cJSON *o, const char *k) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* Field k of a row as an index in 0..n-1, or -1 when it is missing, not an
+ * integer or out of range (a hand-edited row is skipped, never cast). */
+static int row_index(const cJSON *o, const char *k, int n) {
+    double v = num(o, k);
+    return v >= 0 && v < n && v == floor(v) ? (int)v : -1;
+}
+
 void *ls_sweep_summarize(const ls_sweep_meta *meta, const char *const *rows, int n_rows, ls_error *err) {
     int C = meta->n_configs, S = meta->n_seeds;
     cJSON **parsed = calloc((size_t)n_rows + 1, sizeof *parsed);
@@ -62,8 +69,8 @@ void *ls_sweep_summarize(const ls_sweep_meta *meta, const char *const *rows, int
 #define VAL(c, s, m) vals[((size_t)(c) * S + (size_t)(s)) * N_METRICS + (size_t)(m)]
     for (int i = 0; i < n_rows; i++) {
         parsed[i] = cJSON_Parse(rows[i]);
-        int c = (int)num(parsed[i], "config"), s = (int)num(parsed[i], "seed_index");
-        if (c < 0 || c >= C || s < 0 || s >= S) continue;
+        int c = row_index(parsed[i], "config", C), s = row_index(parsed[i], "seed_index", S);
+        if (c < 0 || s < 0) continue;
         for (int m = 0; m < N_METRICS; m++) VAL(c, s, m) = num(parsed[i], metrics[m]);
     }
     cJSON *o = cJSON_CreateObject();
@@ -109,7 +116,7 @@ void *ls_sweep_summarize(const ls_sweep_meta *meta, const char *const *rows, int
         for (int s = 0; s < S; s++) {
             const cJSON *found = NULL;
             for (int i = 0; i < n_rows && !found; i++)
-                if ((int)num(parsed[i], "config") == c && (int)num(parsed[i], "seed_index") == s) found = parsed[i];
+                if (row_index(parsed[i], "config", C) == c && row_index(parsed[i], "seed_index", S) == s) found = parsed[i];
             if (found) {
                 cJSON_AddItemToObject(cj, "samples",
                                       cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(found, "samples"), 1));
