@@ -198,7 +198,7 @@ static int read_prompts(const cli_args *a, ls_tokenizer *tok, char ***texts, int
     for (int i = 0; i < *n; i++) {
         size_t k;
         if (ls_tokenizer_encode(tok, (*texts)[i], strlen((*texts)[i]), &(*ids)[i], &k, &err) != 0)
-            return cli_error(a->cmd, 2, "prompt %d: %s", i + 1, err.msg);
+            return cli_error(a->cmd, 2, "%s: prompt %d: %s", file ? file : "default prompts", i + 1, err.msg);
         (*lens)[i] = (int)k;
     }
     return 0;
@@ -363,11 +363,20 @@ int cmd_sweep(int argc, char **argv) {
         cli_weights_reset(&w, model);
     }
     if ((rc = read_prompts(&a, tok, &prompts, &prompt_ids, &prompt_lens, &n_prompts))) goto done;
+    for (int i = 0; i < n_prompts; i++) /* checked before --out is touched: a fixed command must not be refused */
+        if ((long long)prompt_lens[i] + gen_tokens > cfg->n_ctx) {
+            rc = cli_error(a.cmd, 2, "prompt %d (%d tokens) + --gen-tokens %lld exceed the context length %d", i + 1,
+                           prompt_lens[i], gen_tokens, cfg->n_ctx);
+            goto done;
+        }
     snprintf(path, sizeof path, "%s/heldout.txt", ls_model_dir(model));
     const char *eval_path = cli_str(&a, "eval", path);
-    if (ls_read_file(eval_path, &eval_text, &eval_len, &err) != 0 ||
-        ls_tokenizer_encode(tok, eval_text, eval_len, &eval_ids, &n_eval, &err) != 0) {
+    if (ls_read_file(eval_path, &eval_text, &eval_len, &err) != 0) {
         rc = cli_error(a.cmd, 1, "%s", err.msg);
+        goto done;
+    }
+    if (ls_tokenizer_encode(tok, eval_text, eval_len, &eval_ids, &n_eval, &err) != 0) {
+        rc = cli_error(a.cmd, 1, "%s: %s", eval_path, err.msg);
         goto done;
     }
     if ((long long)n_eval > eval_tokens) n_eval = (size_t)eval_tokens;

@@ -228,6 +228,23 @@ expect "logits: --ids not numbers" 2 "--ids;not a token id" "$T/x.npy" -- \
   "$L" logits --model "$B" --ids 1,x --out "$T/x.npy"
 expect "detokenize: id >= vocab" 2 "id 300|300;out of range|vocab" - -- "$L" detokenize --model "$B" --ids 5,300
 
+printf 'In the\nAnd God\n' >"$T/short_prompts.txt" # the default prompts are longer than this model's context
+SW=(sweep --model "$B" --seeds 1 --eval-tokens 32 --ctx 16 --gen-tokens 4 --threads 1 --quiet --prompts "$T/short_prompts.txt")
+expect "sweep: invalid UTF-8 in --eval, no --out left" 1 "bad\.txt;invalid UTF-8" "$T/sw1" -- \
+  "$L" "${SW[@]}" --eval "$T/bad.txt" --out "$T/sw1"
+printf 'In the beginning\n\377 bad prompt\n' >"$T/prompts.txt"
+expect "sweep: invalid UTF-8 in --prompts, no --out left" 2 "prompts\.txt;prompt 2;invalid UTF-8" "$T/sw2" -- \
+  "$L" "${SW[@]}" --eval "$T/bad.txt" --prompts "$T/prompts.txt" --out "$T/sw2"
+printf 'In the beginning\n' >"$T/good.txt"
+expect "sweep: held-out text shorter than one window, no --out left" 1 "good\.txt;fewer than 16 tokens" "$T/sw3" -- \
+  "$L" "${SW[@]}" --eval "$T/good.txt" --out "$T/sw3"
+printf '%s\n' "$LONG" >"$T/long_prompts.txt"
+expect "sweep: prompt + --gen-tokens beyond the context, no --out left" 2 "prompt 1;gen-tokens 4;context length 16" "$T/sw4" -- \
+  "$L" "${SW[@]}" --prompts "$T/long_prompts.txt" --out "$T/sw4"
+expect "sweep: --gen-tokens beyond the context, no --out left" 2 "gen-tokens 40;context length 16" "$T/sw5" -- \
+  "$L" "${SW[@]}" --gen-tokens 40 --out "$T/sw5"
+expect "sweep: --ctx beyond the model's" 2 "--ctx 32;context 16" "$T/sw6" -- "$L" "${SW[@]}" --ctx 32 --out "$T/sw6"
+
 # ---- lesion specs ---------------------------------------------------------------
 
 expect "lesion: layer out of range attn.q@L99" 2 "attn\.q@L99;layer 99 out of range;layers 0-1" "$T/x.npy" -- \
@@ -272,9 +289,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 head -c 3000 /dev/urandom | base64 >"$T/text.txt" 2>/dev/null
 expect "sweep: --out under a file" 1 "afile/sub;cannot create" - -- \
-  "$L" sweep --model "$B" --eval "$T/text.txt" --seeds 1 --eval-tokens 32 --gen-tokens 2 --out "$T/afile/sub" --quiet
+  "$L" "${SW[@]}" --eval "$T/text.txt" --out "$T/afile/sub" --quiet
 expect "sweep: --out is a file" 1 "afile" - -- \
-  "$L" sweep --model "$B" --eval "$T/text.txt" --seeds 1 --eval-tokens 32 --gen-tokens 2 --out "$T/afile" --quiet
+  "$L" "${SW[@]}" --eval "$T/text.txt" --out "$T/afile" --quiet
 expect "export: --out under a file" 1 "afile/exp" "$T/afile/exp" -- \
   "$L" export --model "$B" --lesion attn.q@L0 --out "$T/afile/exp"
 mkdir -p "$T/exists"
