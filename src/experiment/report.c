@@ -143,6 +143,7 @@ static void heatmap(sbuf *b, const cJSON *heads, const char *title) {
         for (int h = 0; h < nh; h++) {
             const cJSON *v = cJSON_GetArrayItem(cJSON_GetArrayItem(grid, l), h);
             double x = cJSON_IsNumber(v) ? v->valuedouble : 0, f = sqrt(fmax(x, 0) / mx);
+            if (!(f >= 0 && f <= 1)) f = 1; /* inf / inf (an infinite KL): the darkest, never a NaN cast to int */
             int r = 255, g = (int)(255 - 200 * f), bl = (int)(255 - 230 * f);
             out(b, "<rect x='%d' y='%d' width='%d' height='%d' fill='rgb(%d,%d,%d)' stroke='#fff'><title>L%d H%d: "
                    "KL %.4g</title></rect>\n", L + h * cell, T + l * cell, cell, cell, r, g, bl, l, h, x);
