@@ -21,5 +21,5 @@ mkdir -p "$DATA" "$OUT"
 "$PY" tools/bpe_train.py "$DATA/train.txt" "$DATA" 8192
 MALLOC_MMAP_THRESHOLD_=1000000000000 MALLOC_TRIM_THRESHOLD_=1000000000000 \
   "$PY" tools/train_kjv.py --data "$DATA" --out "$OUT" \
-    --steps 250 --batch 16 --lr 1e-3 --min-lr 1e-4 --warmup 20 \
+    --steps 300 --stop-after 200 --batch 16 --lr 1e-3 --min-lr 1e-4 --warmup 20 \
     --log-every 10 --eval-every 50 --ckpt-every 25 --seed 1337 --threads 2
