@@ -72,7 +72,7 @@ test-asan: deps
 	@$(MAKE) --no-print-directory SAN=1 test-unit-only
 
 test-unit-only: $(BUILD)/lesion $(TEST_BIN)
-	@BUILD=$(BUILD) LESION_SANITIZED=1 LSAN_OPTIONS=use_tls=0:suppressions=$(CURDIR)/tests/lsan.supp bash tests/run.sh
+	@BUILD=$(BUILD) LESION_SANITIZED=1 LSAN_OPTIONS=use_tls=0:print_suppressions=0:suppressions=$(CURDIR)/tests/lsan.supp bash tests/run.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

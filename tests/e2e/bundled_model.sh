@@ -20,7 +20,7 @@ bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 bpb=$("$L" eval --json | /usr/bin/python3 -c 'import sys, json; print(json.load(sys.stdin)["bits_per_byte"])')
 /usr/bin/python3 -c "import sys; sys.exit(0 if float('$bpb') <= 1.6 else 1)" && ok "held-out bits per byte $bpb <= 1.6" || bad "held-out bits per byte $bpb > 1.6"
 
-got=$(cd /tmp && "$OLDPWD/$L" generate --prompt "And God said" --tokens 24 --json 2>&1 \
+got=$(cd /tmp && "$OLDPWD/$L" generate --prompt "And God said" --tokens 24 --json \
       | /usr/bin/python3 -c 'import sys, json; print(",".join(map(str, json.load(sys.stdin)["ids"])))' 2>&1)
 want=$(cat tests/e2e/bundled_model.greedy 2>/dev/null)
 if [ "$got" = "$want" ]; then ok "greedy continuation of \"And God said\" equals the pinned ids"
