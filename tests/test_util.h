@@ -45,6 +45,21 @@ static inline int test_rm_entry(const char *p, const struct stat *sb, int flag, 
 /* Removes dir and everything under it (does not follow symlinks). */
 static inline void test_rmtree(const char *dir) { nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+/* Defines `static char name[64]` and cmocka setup/teardown functions named
+ * setup and teardown that give each test a fresh temporary directory in it. */
+#define TEST_TMPDIR_FIXTURE(name)                                   \
+    static char name[64];                                           \
+    static int setup(void **state) {                                \
+        (void)state;                                                \
+        test_tmpdir(name, sizeof name);                             \
+        return 0;                                                   \
+    }                                                               \
+    static int teardown(void **state) {                             \
+        (void)state;                                                \
+        test_rmtree(name);                                          \
+        return 0;                                                   \
+    }
+
 /* buf = dir/name */
 static inline void test_path(char *buf, size_t n, const char *dir, const char *name) {
     assert_true((size_t)snprintf(buf, n, "%s/%s", dir, name) < n);

@@ -12,19 +12,7 @@
 #include <cJSON.h>
 #include <unistd.h>
 
-static char g_dir[64];
-
-static int setup(void **state) {
-    (void)state;
-    test_tmpdir(g_dir, sizeof g_dir);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    test_rmtree(g_dir);
-    return 0;
-}
+TEST_TMPDIR_FIXTURE(g_dir)
 
 static int count_of(const char *hay, const char *needle) {
     int n = 0;

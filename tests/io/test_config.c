@@ -13,19 +13,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-static char g_dir[64];
-
-static int setup(void **state) {
-    (void)state;
-    test_tmpdir(g_dir, sizeof g_dir);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    test_rmtree(g_dir);
-    return 0;
-}
+TEST_TMPDIR_FIXTURE(g_dir)
 
 /* Writes text to dir/name and loads it as a config. */
 static int load_text(const char *name, const char *text, ls_config *cfg, ls_error *err, char *path, size_t n) {

@@ -16,19 +16,7 @@
 #include <math.h>
 #include <unistd.h>
 
-static char g_dir[64];
-
-static int setup(void **state) {
-    (void)state;
-    test_tmpdir(g_dir, sizeof g_dir);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    test_rmtree(g_dir);
-    return 0;
-}
+TEST_TMPDIR_FIXTURE(g_dir)
 
 /* Writes u64 LE len(header) + header + data to dir/name; returns the path. */
 static const char *write_st(const char *name, const char *header, const void *data, size_t data_len) {
