@@ -293,7 +293,8 @@ static void print_table(const cJSON *summary) {
 #define F(name, f) cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, name), f)->valuedouble
         char ppl[64], kl[32], top[32];
         snprintf(ppl, sizeof ppl, "%.2f [%.2f, %.2f]", F("perplexity", "mean"), F("perplexity", "lo"), F("perplexity", "hi"));
-        snprintf(kl, sizeof kl, "%.3f", F("kl", "mean"));
+        double klm = F("kl", "mean");
+        snprintf(kl, sizeof kl, "%.3f", klm < 0 && klm > -1e-6 ? 0.0 : klm); /* rounding, not a negative KL */
         snprintf(top, sizeof top, "%.3f", F("top1", "mean"));
         const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "samples"), 0);
         char sample[64] = "";
