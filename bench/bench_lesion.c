@@ -15,7 +15,8 @@
  *                   first sampled token; run once per process (run.sh also
  *                   times the whole process from outside)
  *   sgemm           cblas_sgemm of (1024,768) x (768,3072), the c_fc shape
- *                   of a 1024-token prefill: the machine's practical peak
+ *                   of a 1024-token prefill, OpenBLAS-threaded and split
+ *                   by columns over threads: the machine's practical peak
  *
  * It also writes the benchmark checkpoint (--init DIR), with the library's
  * own random GPT-2 init, so the harness never depends on the CLI.
@@ -25,6 +26,7 @@
 #include <lesion.h>
 
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -73,6 +75,7 @@ typedef struct bench {
     double tokens;      /* tokens processed (prefill) or generated (decode) per repetition */
     double load_secs;   /* ls_model_open */
     double extra;       /* first-token: seconds from main() to the first token */
+    double sgemm_best[2]; /* sgemm: best seconds with OpenBLAS threads, and split by columns */
 } bench;
 
 static void print_json(const bench *b, const ls_config *cfg) {
@@ -87,6 +90,9 @@ static void print_json(const bench *b, const ls_config *cfg) {
     for (int i = 0; i < b->reps; i++) printf("%s%.3f", i ? ", " : "", b->tokens / b->secs[i]);
     printf("], \"tokens\": %.0f, \"flops\": %.6g, \"load_secs\": %.6f", b->tokens, b->flops, b->load_secs);
     if (strcmp(b->workload, "first-token") == 0) printf(", \"secs_to_first_token\": %.6f", b->extra);
+    if (strcmp(b->workload, "sgemm") == 0)
+        printf(", \"gflops_openblas_threads\": %.1f, \"gflops_split_columns\": %.1f", b->flops / b->sgemm_best[0] / 1e9,
+               b->flops / b->sgemm_best[1] / 1e9);
     printf(", \"peak_rss_mib\": %.1f}\n", peak_rss_mib());
 }
 
@@ -169,22 +175,43 @@ static int run_first_token(bench *b, ls_model *m, double t_main, ls_error *err) 
     return rc;
 }
 
-/* The practical sgemm peak on this machine: (M,K) x (K,N) with M=1024, K=768, N=3072. */
+/* The practical sgemm peak on this machine, (M,K) x (K,N) with M=1024, K=768,
+ * N=3072, computed two ways: one call with OpenBLAS's own threads, and (as
+ * lesion's kernels do) each thread a single-threaded call on its share of
+ * the columns. secs holds the faster way's repetitions. */
 static int run_sgemm(bench *b, ls_error *err) {
-    const int M = 1024, K = 768, N = 3072;
+    const int M = 1024, K = 768, N = 3072, nt = b->threads;
     float *a = malloc((size_t)M * K * sizeof *a), *w = malloc((size_t)K * N * sizeof *w),
           *c = malloc((size_t)M * N * sizeof *c);
-    int rc = a && w && c ? 0 : ls_fail(err, "out of memory");
+    double *other = malloc((size_t)b->reps * sizeof *other);
+    int rc = a && w && c && other ? 0 : ls_fail(err, "out of memory");
     for (int64_t i = 0; rc == 0 && i < (int64_t)M * K; i++) a[i] = (float)(i % 17) * 0.01f;
     for (int64_t i = 0; rc == 0 && i < (int64_t)K * N; i++) w[i] = (float)(i % 13) * 0.01f;
-    openblas_set_num_threads(b->threads);
     for (int i = 0; rc == 0 && i < b->warmup + b->reps; i++) {
+        openblas_set_num_threads(nt);
         double t0 = now_secs();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, w, N, 0.0f, c, N);
-        if (i >= b->warmup) b->secs[i - b->warmup] = now_secs() - t0;
+        double t1 = now_secs();
+        openblas_set_num_threads(1);
+#pragma omp parallel num_threads(nt)
+        {
+            int t = omp_get_thread_num(), c0 = N * t / nt, c1 = N * (t + 1) / nt;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, c1 - c0, K, 1.0f, a, K, w + c0, N, 0.0f, c + c0,
+                        N);
+        }
+        double t2 = now_secs();
+        if (i >= b->warmup) b->secs[i - b->warmup] = t1 - t0, other[i - b->warmup] = t2 - t1;
     }
+    double best_blas = 1e30, best_split = 1e30;
+    for (int i = 0; rc == 0 && i < b->reps; i++) {
+        best_blas = b->secs[i] < best_blas ? b->secs[i] : best_blas;
+        best_split = other[i] < best_split ? other[i] : best_split;
+    }
+    if (rc == 0 && best_split < best_blas) memcpy(b->secs, other, (size_t)b->reps * sizeof *other);
+    b->sgemm_best[0] = best_blas, b->sgemm_best[1] = best_split;
     b->tokens = M;
     b->flops = 2.0 * M * N * K;
+    free(other);
     free(a);
     free(w);
     free(c);
