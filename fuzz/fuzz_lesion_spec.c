@@ -44,7 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         memcpy(pristine[id], clean_data[id], (size_t)info.n_elems * sizeof(float));
         clean_ptrs[id] = clean_data[id];
     }
-    clean = (ls_weights){&small, clean_ptrs};
+    clean = (ls_weights){.cfg = &small, .t = clean_ptrs};
     return 0;
 }
 

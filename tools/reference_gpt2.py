@@ -273,6 +273,17 @@ def parse_ids(text):
         raise RefError("token ids must be integers: %r" % text[:80])
 
 
+BF16_MATRICES = re.compile(r"wte\.weight|head|h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight")
+
+
+def round_matrices_bf16(params):
+    """Rounds the weight matrices to the nearest bfloat16 (ties to even), as
+    torch.Tensor.to(torch.bfloat16) does; vectors stay float32."""
+    for name in params:
+        if BF16_MATRICES.fullmatch(name):
+            params[name] = torch.from_numpy(params[name]).to(torch.bfloat16).to(torch.float32).numpy()
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="Independent PyTorch GPT-2 forward pass (reference logits).")
     ap.add_argument("--model", required=True, help="dir with config.json and model.safetensors")
@@ -283,6 +294,9 @@ def main(argv):
     ap.add_argument("--zero", action="append", default=[], metavar="SPEC", help="zero-ablate a weight slice")
     ap.add_argument("--with-bias", action="store_true", help="--zero also zeroes the matching bias slice")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    ap.add_argument("--round-bf16", action="store_true",
+                    help="round the weight matrices (wte, c_attn, c_proj, c_fc, and an untied head) to bfloat16 "
+                    "first, with torch's own rounding: what lesion --weights bf16 computes with")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     try:
@@ -292,6 +306,8 @@ def main(argv):
             with open(args.ids_file) as f:
                 ids = parse_ids(f.read())
         cfg, params = load_model(args.model)
+        if args.round_bf16:
+            round_matrices_bf16(params)
         for spec in args.zero:
             apply_zero(cfg, params, spec, args.with_bias)
         with torch.no_grad():

@@ -26,6 +26,16 @@ void ls_matmul(float *out, const float *inp, const float *w, const float *b, int
 /* out (N,V) = inp (N,C) @ w^T, w (V,C): the tied output head. */
 void ls_matmul_nt(float *out, const float *inp, const float *w, int64_t N, int64_t C, int64_t V, int n_threads);
 
+/* The same products with bf16 weights (the upper 16 bits of an fp32),
+ * widened on the fly: bitwise the fp32 result for the widened matrix.
+ * scratch: ls_matmul_bf16_scratch_floats(IC, n_threads) floats for
+ * ls_matmul_bf16, (C, n_threads) for ls_matmul_nt_bf16. */
+void ls_matmul_bf16(float *out, const float *inp, const uint16_t *w, const float *b, int64_t N, int64_t IC,
+                    int64_t OC, float *scratch, int n_threads);
+void ls_matmul_nt_bf16(float *out, const float *inp, const uint16_t *w, int64_t N, int64_t C, int64_t V,
+                       float *scratch, int n_threads);
+size_t ls_matmul_bf16_scratch_floats(int64_t max_inner, int n_threads);
+
 /* out (N,C) = (inp - mean) / sqrt(var + eps) * w + b, biased variance per row. */
 void ls_layernorm(float *out, const float *inp, const float *w, const float *b, int64_t N, int64_t C, float eps,
                   int n_threads);

@@ -71,10 +71,15 @@ typedef struct ls_tensor_info {
 /* Expected shape of a tensor id under a config; fills name too. */
 void ls_tensor_expected(const ls_config *cfg, ls_tensor_id id, ls_tensor_info *info);
 
-/* A weights view: fp32 pointers for every tensor id. Never owns memory. */
+/* A weights view: fp32 pointers for every tensor id. Never owns memory.
+ * bf16 is NULL, or (after ls_model_store_bf16) an array of 16-bit copies of
+ * the matrices: where bf16[id] is set, the forward pass uses it and the
+ * model's weights are those bf16 values widened; t[id] keeps the file's
+ * full-precision values for readers that want them (inspect, export). */
 typedef struct ls_weights {
     const ls_config *cfg;
-    const float *const *t;   /* [ls_tensor_count(cfg)] */
+    const float *const *t;       /* [ls_tensor_count(cfg)] */
+    const uint16_t *const *bf16; /* NULL or [ls_tensor_count(cfg)], NULL entries for non-matrices */
 } ls_weights;
 
 typedef struct ls_model ls_model;
@@ -88,6 +93,13 @@ const char *ls_model_dir(const ls_model *m);
 const ls_tensor_info *ls_model_tensor_info(const ls_model *m, ls_tensor_id id);
 /* The clean weights view (valid while the model is open). */
 ls_weights ls_model_weights(const ls_model *m);
+/* Switches the model to bf16 storage of its weight matrices (wte and every
+ * block's c_attn, attn c_proj, c_fc and mlp c_proj weights; the small
+ * vectors stay fp32): halves their memory and the bytes a decode step reads.
+ * Computation stays fp32. Cannot be undone; views taken before keep fp32. */
+int ls_model_store_bf16(ls_model *m, ls_error *err);
+/* Whether id is one of the matrices ls_model_store_bf16 converts. */
+int ls_tensor_is_matrix(ls_tensor_id id);
 /* Metadata of the safetensors header (may be NULL): a cJSON object, opaque here. */
 const void *ls_model_metadata(const ls_model *m);
 int64_t ls_model_param_count(const ls_model *m);

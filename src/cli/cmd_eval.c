@@ -15,6 +15,7 @@
 
 static const cli_opt opts[] = {
     CLI_MODEL_OPTS,
+    CLI_WEIGHTS_OPT,
     {"file", "F", "text to score (default: the bundled model's heldout.txt)"},
     {"ctx", "N", "window length in tokens (default: the model's context)"},
     {"stride", "S", "tokens between window starts (default: ctx/2)"},

@@ -8,6 +8,7 @@
 
 static const cli_opt opts[] = {
     CLI_MODEL_OPTS,
+    CLI_WEIGHTS_OPT,
     {"prompt", "TEXT", "the prompt (required)"},
     {"tokens", "N", "new tokens to generate (default 48)"},
     {"temperature", "T", "0 = greedy (default), otherwise sample at this temperature"},

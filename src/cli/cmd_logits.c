@@ -7,6 +7,7 @@
 
 static const cli_opt opts[] = {
     CLI_MODEL_OPTS,
+    CLI_WEIGHTS_OPT,
     {"ids", "1,2,3", "token ids to run"},
     {"prompt", "TEXT", "text to tokenize and run (instead of --ids)"},
     {"out", "FILE.npy", "where to write the float32 array of shape (T, vocab) (required)"},

@@ -24,6 +24,7 @@
 
 static const cli_opt opts[] = {
     CLI_MODEL_OPTS,
+    CLI_WEIGHTS_OPT,
     {"plan", "NAME", "cumulative (default), reverse, single or heads"},
     {"plan-file", "F", "one configuration per line: lesion specs separated by ';' (instead of --plan)"},
     {"target", "COMP", "component the plans lesion (default attn.q)"},
@@ -127,6 +128,8 @@ static char *sweep_identity(const cli_args *a, const char *model_dir, int n_seed
                             int gen_tokens, const cli_lesion_opts *lo) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", model_dir);
+    if (strcmp(cli_str(a, "weights", "f32"), "f32") != 0) /* absent for f32: older runs' identities stay valid */
+        cJSON_AddStringToObject(o, "weights", cli_str(a, "weights", "f32"));
     cJSON_AddStringToObject(o, "plan", cli_str(a, "plan", cli_has(a, "plan-file") ? "file" : "cumulative"));
     cJSON_AddStringToObject(o, "plan_file", cli_str(a, "plan-file", ""));
     cJSON_AddStringToObject(o, "target", cli_str(a, "target", "attn.q"));

@@ -11,6 +11,10 @@
     {"model", "DIR", "model directory in Hugging Face layout (default: the bundled models/kjv-gpt2)"},      \
     {"threads", "N", "worker threads (default: all cores)"}
 
+/* The option of commands that run the model: how its matrices are stored. */
+#define CLI_WEIGHTS_OPT \
+    {"weights", "f32|bf16", "weight storage: f32 (default) or bf16 (half the memory, fp32 arithmetic)"}
+
 /* Resolves the model directory: --model, else $LESION_MODEL, else the
  * bundled model next to the executable (../models/kjv-gpt2 from build/, or
  * ../share/lesion/models/kjv-gpt2 when installed). */
@@ -19,7 +23,8 @@ int cli_model_dir(const cli_args *a, char *out, size_t n);
 /* Parses --threads (default: number of online cores). 0 ok, 2 usage error. */
 int cli_threads(const cli_args *a, int *out);
 
-/* Opens the model (and, if tok is not NULL, its tokenizer). Prints the error. */
+/* Opens the model (and, if tok is not NULL, its tokenizer), in the storage
+ * --weights asks for (commands without that option get f32). Prints the error. */
 int cli_open_model(const cli_args *a, ls_model **model, ls_tokenizer **tok);
 
 /* Parses "1,2,3" (commas and/or whitespace) into a malloc'd id array. */

@@ -5,6 +5,7 @@
  *  "__metadata__": {string: string}}, then the data section. Files come
  * from the internet, so nothing in the header is trusted: every number is
  * range- and overflow-checked before any pointer is formed from it. */
+#include "io/bf16.h"
 #include "io/safetensors.h"
 
 #include <cJSON.h>
@@ -189,16 +190,16 @@ const ls_st_tensor *ls_st_find(const ls_st_file *f, const char *name) {
     return NULL;
 }
 
+void ls_st_release(const ls_st_file *f, const void *p, size_t len) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)p, hi = lo + len;
+    const uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+    if ((const uint8_t *)p < (const uint8_t *)f->map || hi > (uintptr_t)f->map + f->size || last <= first) return;
+    madvise((void *)first, last - first, MADV_DONTNEED); /* advisory: on failure the pages just stay */
+}
+
 /* ---- writer ---------------------------------------------------------------- */
 
 static uint16_t f32_to_f16(float x);
-static uint16_t f32_to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u); /* round to nearest even */
-    return (uint16_t)(u >> 16);
-}
 
 /* IEEE half from float, round to nearest even (what numpy and torch do). */
 static uint16_t f32_to_f16(float x) {
@@ -270,7 +271,7 @@ int ls_safetensors_write(const char *path, const ls_st_entry *e, int n, const ch
             p += count * 4;
         } else {
             for (int64_t k = 0; k < count; k++) {
-                uint16_t v = e[i].dtype == LS_DTYPE_F16 ? f32_to_f16(e[i].data[k]) : f32_to_bf16(e[i].data[k]);
+                uint16_t v = e[i].dtype == LS_DTYPE_F16 ? f32_to_f16(e[i].data[k]) : ls_f32_to_bf16(e[i].data[k]);
                 *p++ = (uint8_t)(v & 0xff);
                 *p++ = (uint8_t)(v >> 8);
             }

@@ -31,5 +31,8 @@ typedef struct ls_st_file {
 int ls_st_open(ls_st_file *f, const char *path, ls_error *err);
 void ls_st_close(ls_st_file *f);
 const ls_st_tensor *ls_st_find(const ls_st_file *f, const char *name);
+/* Drops the whole pages of the mapping inside [p, p+len) from this process's
+ * memory (they read back from the file if touched again). */
+void ls_st_release(const ls_st_file *f, const void *p, size_t len);
 
 #endif

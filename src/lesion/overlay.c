@@ -16,6 +16,7 @@
  * changes nothing visible. The work is sequential: applying a lesion costs
  * far less than the forward pass that follows it. */
 #include <lesion.h>
+#include "io/bf16.h"
 #include "lesion/rng.h"
 
 #include <math.h>
@@ -27,6 +28,7 @@ struct ls_overlay {
     int n_tensors;
     const float **clean; /* [n_tensors] the clean view's pointers */
     const float **view;  /* [n_tensors] what ls_overlay_view shows */
+    const uint16_t **clean16, **view16; /* [n_tensors] the clean view's bf16 storage and the shown one; NULL arrays for fp32 models */
     float **own;         /* [n_tensors] private copies, NULL while untouched */
     int64_t *n_rows, *n_cols; /* [n_tensors] the 2-D view of each tensor (1-D: one row) */
     size_t bytes;
@@ -45,12 +47,18 @@ ls_overlay *ls_overlay_new(const ls_weights *clean) {
     ov->own = calloc((size_t)n, sizeof *ov->own);
     ov->n_rows = calloc((size_t)n, sizeof *ov->n_rows);
     ov->n_cols = calloc((size_t)n, sizeof *ov->n_cols);
-    if (!ov->clean || !ov->view || !ov->own || !ov->n_rows || !ov->n_cols) {
+    if (clean->bf16) {
+        ov->clean16 = calloc((size_t)n, sizeof *ov->clean16);
+        ov->view16 = calloc((size_t)n, sizeof *ov->view16);
+    }
+    if (!ov->clean || !ov->view || !ov->own || !ov->n_rows || !ov->n_cols ||
+        (clean->bf16 && (!ov->clean16 || !ov->view16))) {
         ls_overlay_free(ov);
         return NULL;
     }
     for (ls_tensor_id id = 0; id < n; id++) {
         ov->clean[id] = ov->view[id] = clean->t[id];
+        if (clean->bf16) ov->clean16[id] = ov->view16[id] = clean->bf16[id];
         ls_tensor_info info;
         ls_tensor_expected(clean->cfg, id, &info);
         ov->n_rows[id] = info.ndim == 2 ? info.shape[0] : 1;
@@ -65,6 +73,7 @@ void ls_overlay_reset(ls_overlay *ov) {
         free(ov->own[id]);
         ov->own[id] = NULL;
         ov->view[id] = ov->clean[id];
+        if (ov->view16) ov->view16[id] = ov->clean16[id];
     }
     ov->bytes = 0;
     ov->n_stats = 0;
@@ -76,6 +85,8 @@ void ls_overlay_free(ls_overlay *ov) {
     if (ov->own && ov->view && ov->clean) ls_overlay_reset(ov);
     free(ov->clean);
     free(ov->view);
+    free(ov->clean16);
+    free(ov->view16);
     free(ov->own);
     free(ov->n_rows);
     free(ov->n_cols);
@@ -83,7 +94,7 @@ void ls_overlay_free(ls_overlay *ov) {
     free(ov);
 }
 
-ls_weights ls_overlay_view(const ls_overlay *ov) { return (ls_weights){ov->cfg, ov->view}; }
+ls_weights ls_overlay_view(const ls_overlay *ov) { return (ls_weights){ov->cfg, ov->view, ov->view16}; }
 size_t ls_overlay_bytes(const ls_overlay *ov) { return ov->bytes; }
 
 const ls_slice_stats *ls_overlay_stats(const ls_overlay *ov, int *n) {
@@ -255,9 +266,16 @@ int ls_overlay_apply(ls_overlay *ov, const ls_lesion *l, ls_error *err) {
             ok = 0;
             break;
         }
-        memcpy(copy, ov->view[id], bytes);
+        /* The copy starts from the values the forward pass uses: with bf16
+         * storage those are the widened bf16 values, so untouched parts of a
+         * lesioned tensor stay exactly what the clean model computes with. */
+        if (ov->view16 && ov->view16[id])
+            for (int64_t k = 0; k < ov->n_rows[id] * ov->n_cols[id]; k++) copy[k] = ls_bf16_to_f32(ov->view16[id][k]);
+        else
+            memcpy(copy, ov->view[id], bytes);
         ov->own[id] = copy;
         ov->view[id] = copy;
+        if (ov->view16) ov->view16[id] = NULL;
         ov->bytes += bytes;
         fresh[id] = 1;
     }
@@ -268,6 +286,7 @@ int ls_overlay_apply(ls_overlay *ov, const ls_lesion *l, ls_error *err) {
                 free(ov->own[id]);
                 ov->own[id] = NULL;
                 ov->view[id] = ov->clean[id];
+                if (ov->view16) ov->view16[id] = ov->clean16[id];
             }
         free(fresh), free(buf), free(scratch), free(start), free(rects);
         return ls_fail(err, "out of memory applying a lesion");

@@ -12,6 +12,7 @@
  * buffers h.{i}.attn.bias / attn.masked_bias are ignored; lm_head.weight,
  * when present, must equal wte (GPT-2 ties them). */
 #include "lesion.h"
+#include "io/bf16.h"
 #include "io/safetensors.h"
 
 #include <cJSON.h>
@@ -25,6 +26,8 @@ struct ls_model {
     ls_tensor_info *info;  /* [n_tensors] */
     const float **data;    /* [n_tensors] fp32 views (mapped or owned) */
     float **owned;         /* [n_tensors] converted copies to free, or NULL */
+    const uint16_t **bf16; /* [n_tensors] bf16 storage of the matrices (ls_model_store_bf16), or NULL */
+    uint16_t **bf16_owned; /* [n_tensors] rounded copies to free, or NULL */
 };
 
 const char *ls_dtype_name(ls_dtype dt) {
@@ -112,10 +115,7 @@ static int fp32_view(ls_model *m, ls_tensor_id id, const ls_st_tensor *t, ls_err
         else {
             uint16_t h = (uint16_t)(p[0] | p[1] << 8);
             if (m->info[id].dtype == LS_DTYPE_F16) dst[i] = f16_to_f32(h);
-            else {
-                uint32_t u = (uint32_t)h << 16;
-                memcpy(&dst[i], &u, 4);
-            }
+            else dst[i] = ls_bf16_to_f32(h);
         }
     }
     m->owned[id] = dst;
@@ -208,6 +208,10 @@ void ls_model_close(ls_model *m) {
     if (!m) return;
     if (m->owned)
         for (int i = 0; i < ls_tensor_count(&m->cfg); i++) free(m->owned[i]);
+    if (m->bf16_owned)
+        for (int i = 0; i < ls_tensor_count(&m->cfg); i++) free(m->bf16_owned[i]);
+    free(m->bf16_owned);
+    free(m->bf16);
     free(m->owned);
     free(m->data);
     free(m->info);
@@ -222,8 +226,51 @@ const ls_tensor_info *ls_model_tensor_info(const ls_model *m, ls_tensor_id id) {
 const void *ls_model_metadata(const ls_model *m) { return m->file.metadata; }
 
 ls_weights ls_model_weights(const ls_model *m) {
-    ls_weights w = {.cfg = &m->cfg, .t = m->data};
+    ls_weights w = {.cfg = &m->cfg, .t = m->data, .bf16 = m->bf16};
     return w;
+}
+
+int ls_tensor_is_matrix(ls_tensor_id id) {
+    if (id == LS_WTE) return 1;
+    if (id < LS_GLOBAL_PARAMS) return 0;
+    int p = (id - LS_GLOBAL_PARAMS) % LS_LAYER_PARAMS;
+    return p == LS_ATTN_W || p == LS_ATTN_PROJ_W || p == LS_FC_W || p == LS_MLP_PROJ_W;
+}
+
+/* BF16 tensors of the file are used where they lie; others are rounded to
+ * nearest even into owned copies, and the fp32 pages they came from are
+ * handed back to the page cache, so the process holds 16 bits a weight. */
+int ls_model_store_bf16(ls_model *m, ls_error *err) {
+    if (m->bf16) return 0;
+    const int n = ls_tensor_count(&m->cfg);
+    m->bf16 = calloc((size_t)n, sizeof *m->bf16);
+    m->bf16_owned = calloc((size_t)n, sizeof *m->bf16_owned);
+    if (!m->bf16 || !m->bf16_owned) goto oom;
+    for (ls_tensor_id id = 0; id < n; id++) {
+        if (!ls_tensor_is_matrix(id)) continue;
+        const ls_st_tensor *t = ls_st_find(&m->file, m->info[id].file_key);
+        const uint8_t *src = m->file.data + t->begin;
+        const int64_t count = m->info[id].n_elems;
+        if (m->info[id].dtype == LS_DTYPE_BF16 && ((uintptr_t)src & 1u) == 0) {
+            m->bf16[id] = (const uint16_t *)(const void *)src;
+            continue;
+        }
+        uint16_t *dst = malloc((size_t)count * sizeof *dst);
+        if (!dst) goto oom;
+        for (int64_t i = 0; i < count; i++) dst[i] = ls_f32_to_bf16(m->data[id][i]);
+        m->bf16_owned[id] = dst;
+        m->bf16[id] = dst;
+        if (!m->owned[id]) ls_st_release(&m->file, m->data[id], (size_t)count * sizeof(float));
+    }
+    return 0;
+oom:
+    if (m->bf16_owned)
+        for (ls_tensor_id id = 0; id < n; id++) free(m->bf16_owned[id]);
+    free(m->bf16_owned);
+    free(m->bf16);
+    m->bf16_owned = NULL;
+    m->bf16 = NULL;
+    return ls_fail(err, "out of memory for bf16 copies of the weights");
 }
 
 int64_t ls_model_param_count(const ls_model *m) {

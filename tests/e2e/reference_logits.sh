@@ -4,7 +4,8 @@
 # pass (tools/reference_gpt2.py, float64) on checkpoints that exercise the
 # loader's variants: keys with and without "transformer.", float and bool
 # attn.bias buffers, attn.masked_bias, a stored lm_head.weight, F16 and BF16
-# storage, two head sizes; and on the bundled models/kjv-gpt2 when it exists.
+# storage, two head sizes, lesion's own bf16 weight storage (against torch's
+# bfloat16 rounding); and on the bundled models/kjv-gpt2 when it exists.
 #
 # A case passes when max |delta| <= 1e-3 and the argmax agrees at every
 # position (tools/compare_npy.py). Exit 0: all passed; 1: a case failed (one
@@ -38,16 +39,18 @@ fail() { # label, reason
     failed=$((failed + 1))
 }
 
-# check LABEL MODEL_DIR IDS_FILE [SPEC]: lesion vs the reference on the ids in
-# IDS_FILE, clean, or with SPEC zero-ablated on both sides.
+# check LABEL MODEL_DIR IDS_FILE [SPEC] [bf16]: lesion vs the reference on the
+# ids in IDS_FILE, clean, or with SPEC zero-ablated on both sides; with bf16,
+# lesion stores the matrices as bf16 and the reference rounds them with torch.
 check() {
-    local label=$1 dir=$2 ids_file=$3 spec=${4:-}
+    local label=$1 dir=$2 ids_file=$3 spec=${4:-} storage=${5:-f32}
     local got=$TMP/got.npy ref=$TMP/ref.npy err=$TMP/err.txt
-    local lesion_args=() ref_args=()
+    local lesion_args=(--weights "$storage") ref_args=()
     if [[ -n $spec ]]; then
-        lesion_args=(--lesion "$spec" --mode zero)
+        lesion_args+=(--lesion "$spec" --mode zero)
         ref_args=(--zero "$spec")
     fi
+    [[ $storage == bf16 ]] && ref_args+=(--round-bf16)
     rm -f "$got" "$ref"
     if ! "$LESION" logits --model "$dir" --ids "$(tr -s ' \n' ',' <"$ids_file" | sed 's/,$//')" \
         --out "$got" "${lesion_args[@]}" >/dev/null 2>"$err"; then
@@ -64,11 +67,11 @@ check() {
         fail "$label" "$(tail -n 1 <<<"$line")"
         return
     fi
-    # An ablation must move the logits, or agreeing on it proves nothing.
-    if [[ -n $spec ]] && ! { $PY tools/reference_gpt2.py --model "$dir" --ids-file "$ids_file" \
+    # An ablation (or the bf16 rounding) must move the logits, or agreeing on it proves nothing.
+    if [[ -n $spec || $storage == bf16 ]] && ! { $PY tools/reference_gpt2.py --model "$dir" --ids-file "$ids_file" \
         --out "$TMP/clean.npy" 2>"$err" && $PY -c 'import sys, numpy as np
 sys.exit(int(np.abs(np.load(sys.argv[1]) - np.load(sys.argv[2])).max() <= 1e-2))' "$ref" "$TMP/clean.npy"; }; then
-        fail "$label" "zeroing $spec does not change the reference logits, so this case proves nothing"
+        fail "$label" "${spec:-bf16 rounding} does not change the reference logits by 1e-2, so this case proves nothing"
         return
     fi
     echo "ok   $label: $line"
@@ -125,11 +128,16 @@ for m in "${models[@]}"; do
     done
 done
 
-# Zero ablations on the 6-head model, the whole context.
+# Zero ablations on the 6-head model, the whole context; bf16 storage, with
+# one token (the decode kernels) and 64 (the panel kernels).
 if [[ -d $TMP/c48h6 ]]; then
     for spec in attn.q@L0-2 attn.k@L1H3 attn.v@L2H0,5 attn.o@L1H2; do
         check "c48h6 zero $spec" "$TMP/c48h6" "$TMP/ids64.txt" "$spec"
     done
+    for n in 1 64; do
+        check "c48h6 T=$n --weights bf16" "$TMP/c48h6" "$TMP/ids$n.txt" "" bf16
+    done
+    check "c48h6 T=64 --weights bf16, zero attn.v@L2H0,5" "$TMP/c48h6" "$TMP/ids64.txt" attn.v@L2H0,5 bf16
 fi
 
 # The bundled model, on a full context of held-out text. Copied first: it may
@@ -143,6 +151,8 @@ if [[ -f $kjv/model.safetensors ]]; then
         n=$(wc -w <"$TMP/kjv-ids.txt")
         check "kjv-gpt2 heldout T=$n" "$TMP/kjv" "$TMP/kjv-ids.txt"
         check "kjv-gpt2 heldout T=$n zero attn.o@L1H2" "$TMP/kjv" "$TMP/kjv-ids.txt" attn.o@L1H2
+        check "kjv-gpt2 heldout T=$n --weights bf16" "$TMP/kjv" "$TMP/kjv-ids.txt" "" bf16
+        check "kjv-gpt2 heldout T=$n --weights bf16, zero attn.q@L0-5" "$TMP/kjv" "$TMP/kjv-ids.txt" attn.q@L0-5 bf16
     else
         fail "kjv-gpt2" "${why##*$'\n'}"
     fi

@@ -8,8 +8,11 @@
  * the argmax of an uncached forward step by step, sampling depends only on
  * the seed (not on thread count), top_k = 1 is greedy and stop ids stop; and
  * that ls_sample gives known answers on hand-made logits (temperature 0,
- * ties, top_k, top_p, and the sampled frequencies of a known distribution). */
+ * ties, top_k, top_p, and the sampled frequencies of a known distribution);
+ * that bf16 weight storage computes exactly the fp32 pass over the widened
+ * matrices, clean and lesioned. */
 #include "test_util.h"
+#include "io/bf16.h"
 
 #include <math.h>
 
@@ -382,6 +385,92 @@ static void test_sample_known_answers(void **state) {
     for (uint64_t i = 0; i < 50; i++) assert_int_equal(ls_sample(lg, 5, &t1, i, scratch), ls_sample(lg, 5, &t1, i, scratch));
 }
 
+/* bf16 storage (ls_model_store_bf16): the matrices become their bf16
+ * roundings and nothing else changes. A model stored as bf16 computes
+ * bitwise what an fp32 view of the widened matrices computes, through the
+ * prefill kernels and the decode kernels, clean and lesioned (the overlay's
+ * copy of a lesioned matrix starts from the widened values), and the file's
+ * fp32 values stay readable in t. */
+static void test_bf16_storage(void **state) {
+    fixture *f = *state;
+    char dir[128];
+    test_path(dir, sizeof dir, f->dir, "model");
+    ls_model *m = NULL;
+    ls_error err = {{0}};
+    if (ls_model_open(&m, dir, &err) != 0 || ls_model_store_bf16(m, &err) != 0) fail_msg("%s", err.msg);
+    ls_weights w16 = ls_model_weights(m);
+    assert_non_null(w16.bf16);
+    const int n = ls_tensor_count(f->cfg);
+    const float **wide = calloc((size_t)n, sizeof *wide);
+    assert_non_null(wide);
+    for (ls_tensor_id id = 0; id < n; id++) {
+        int64_t numel = ls_model_tensor_info(m, id)->n_elems;
+        assert_memory_equal(w16.t[id], f->w.t[id], (size_t)numel * sizeof(float)); /* the file's values, still there */
+        wide[id] = w16.t[id];
+        if (!ls_tensor_is_matrix(id)) {
+            assert_null(w16.bf16[id]);
+            continue;
+        }
+        assert_non_null(w16.bf16[id]);
+        float *wd = malloc((size_t)numel * sizeof *wd);
+        assert_non_null(wd);
+        int64_t moved = 0;
+        for (int64_t i = 0; i < numel; i++) {
+            assert_int_equal(w16.bf16[id][i], ls_f32_to_bf16(w16.t[id][i]));
+            wd[i] = ls_bf16_to_f32(w16.bf16[id][i]);
+            moved += wd[i] != w16.t[id][i];
+        }
+        assert_true(moved > numel / 2); /* the rounding really happened */
+        wide[id] = wd;
+    }
+    ls_weights w32 = {.cfg = f->cfg, .t = wide};
+
+    enum { T = 20, STEPS = 4 };
+    int32_t tok[T + STEPS];
+    fill_tokens(tok, T + STEPS, 77);
+    float a[T * V], b[T * V];
+    ls_overlay *ov16 = ls_overlay_new(&w16), *ov32 = ls_overlay_new(&w32);
+    assert_true(ov16 && ov32);
+    ls_lesion les[2];
+    if (ls_lesion_parse(&les[0], f->cfg, "attn.q@L0", "gauss", NULL, 0, 5, NULL, &err) != 0 ||
+        ls_lesion_parse(&les[1], f->cfg, "mlp.fc@L1", "shuffle", NULL, 0, 6, NULL, &err) != 0)
+        fail_msg("%s", err.msg);
+    for (int lesioned = 0; lesioned < 2; lesioned++) {
+        for (int k = 0; lesioned && k < 2; k++)
+            if (ls_overlay_apply(ov16, &les[k], &err) != 0 || ls_overlay_apply(ov32, &les[k], &err) != 0)
+                fail_msg("%s", err.msg);
+        ls_weights v16 = ls_overlay_view(ov16), v32 = ls_overlay_view(ov32);
+        ls_tensor_id q0 = ls_layer_tensor(0, LS_ATTN_W);
+        if (lesioned) assert_null(v16.bf16[q0]); /* the lesioned copy is fp32 */
+        else assert_ptr_equal(v16.bf16[q0], w16.bf16[q0]);
+        for (int threads = 1; threads <= 2; threads++) {
+            ls_state *s16 = new_state(f->cfg, 1, T + STEPS, threads), *s32 = new_state(f->cfg, 1, T + STEPS, threads);
+            forward_ok(s16, &v16, tok, 1, T, 0, a, LS_LOGITS_ALL);
+            forward_ok(s32, &v32, tok, 1, T, 0, b, LS_LOGITS_ALL);
+            assert_memory_equal(a, b, sizeof a);
+            for (int step = 0; step < STEPS; step++) {
+                forward_ok(s16, &v16, tok + T + step, 1, 1, T + step, a, LS_LOGITS_LAST);
+                forward_ok(s32, &v32, tok + T + step, 1, 1, T + step, b, LS_LOGITS_LAST);
+                assert_memory_equal(a, b, V * sizeof(float));
+            }
+            ls_state_free(s16);
+            ls_state_free(s32);
+        }
+    }
+    ls_overlay_reset(ov16);
+    ls_weights back = ls_overlay_view(ov16);
+    for (ls_tensor_id id = 0; id < n; id++) {
+        assert_ptr_equal(back.bf16[id], w16.bf16[id]);
+        assert_ptr_equal(back.t[id], w16.t[id]);
+    }
+    ls_overlay_free(ov16);
+    ls_overlay_free(ov32);
+    for (ls_tensor_id id = 0; id < n; id++)
+        if (ls_tensor_is_matrix(id)) free((void *)wide[id]);
+    free(wide);
+    ls_model_close(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_bitwise_identical),
@@ -391,6 +480,7 @@ int main(void) {
         cmocka_unit_test(test_forward_rejects_bad_input),
         cmocka_unit_test(test_generation),
         cmocka_unit_test(test_sample_known_answers),
+        cmocka_unit_test(test_bf16_storage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,8 +5,10 @@
  * single decode step, ls_log_softmax_row, ls_add_inplace), to 1e-5 relative
  * to the magnitude of the terms summed; that attention never reads cache
  * positions beyond pos0 + T (they hold NaN here); and that every kernel is
- * bitwise identical for 1, 2 and 3 threads. */
+ * bitwise identical for 1, 2 and 3 threads; that bf16 products are bitwise
+ * the fp32 products of the widened matrices. */
 #include "test_util.h"
+#include "io/bf16.h"
 
 #include <math.h>
 
@@ -47,7 +49,8 @@ static void ref_matmul(double *out, double *scale, const float *inp, const float
 
 static void test_matmul_matches_reference(void **state) {
     (void)state;
-    const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {7, 37, 19}, {16, 64, 48}, {5, 130, 3}};
+    /* N < 4 takes the streaming gemv (with its two row chunks and 8-row blocks from IC >= 16), N >= 4 the BLAS. */
+    const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {7, 37, 19}, {16, 64, 48}, {5, 130, 3}, {2, 203, 37}, {1, 768, 300}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
         float *inp = alloc_f(N * IC), *w = alloc_f(IC * OC), *b = alloc_f(OC), *out = alloc_f(N * OC);
@@ -295,6 +298,80 @@ static void test_matmul_thread_independent(void **state) {
                  (long long)(N * OC), (long long)d2, (long long)(N * V));
 }
 
+/* A bf16 matrix and its exact fp32 widening. */
+static void bf16_pair(int64_t n, uint64_t seed, uint16_t **w16, float **wide) {
+    *w16 = malloc((size_t)n * sizeof **w16);
+    *wide = alloc_f(n);
+    assert_non_null(*w16);
+    fill(*wide, n, seed, -0.5f, 0.5f);
+    for (int64_t i = 0; i < n; i++) {
+        (*w16)[i] = ls_f32_to_bf16((*wide)[i]);
+        (*wide)[i] = ls_bf16_to_f32((*w16)[i]);
+    }
+}
+
+static int64_t count_differing(const float *a, const float *b, int64_t n) {
+    int64_t d = 0;
+    for (int64_t i = 0; i < n; i++) d += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+    return d;
+}
+
+/* kernels.h promises that a bf16 product is bitwise the fp32 product of the
+ * widened matrix, on both paths (gemv below 4 rows, panels through sgemm
+ * above), and like every kernel the same for any thread count. */
+static void test_matmul_bf16_is_fp32_of_widened(void **state) {
+    (void)state;
+    const int64_t shapes[][3] = {{1, 768, 2304}, {2, 203, 37}, {3, 3072, 768}, {4, 96, 300}, {37, 768, 520}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        int64_t N = shapes[k][0], IC = shapes[k][1], OC = shapes[k][2];
+        uint16_t *w16, *h16;
+        float *w, *h;
+        bf16_pair(IC * OC, 40 + k, &w16, &w);
+        bf16_pair(OC * IC, 50 + k, &h16, &h); /* as a head: V = OC rows of C = IC */
+        float *inp = alloc_f(N * IC), *b = alloc_f(OC), *want = alloc_f(N * OC), *got = alloc_f(N * OC);
+        float *scratch = alloc_f((int64_t)ls_matmul_bf16_scratch_floats(IC, 3));
+        fill(inp, N * IC, 60 + k, -1, 1);
+        fill(b, OC, 70 + k, -0.1f, 0.1f);
+        for (int nt = 1; nt <= 3; nt++) {
+            ls_matmul(want, inp, w, b, N, IC, OC, 1);
+            ls_matmul_bf16(got, inp, w16, b, N, IC, OC, scratch, nt);
+            int64_t d = count_differing(got, want, N * OC);
+            if (d) fail_msg("ls_matmul_bf16 %lldx%lld @ %lldx%lld, %d threads: %lld of %lld outputs differ from fp32",
+                            (long long)N, (long long)IC, (long long)IC, (long long)OC, nt, (long long)d, (long long)(N * OC));
+            ls_matmul_nt(want, inp, h, N, IC, OC, 1);
+            ls_matmul_nt_bf16(got, inp, h16, N, IC, OC, scratch, nt);
+            d = count_differing(got, want, N * OC);
+            if (d) fail_msg("ls_matmul_nt_bf16 N=%lld C=%lld V=%lld, %d threads: %lld outputs differ from fp32",
+                            (long long)N, (long long)IC, (long long)OC, nt, (long long)d);
+        }
+        free(w16), free(h16), free(w), free(h), free(inp), free(b), free(want), free(got), free(scratch);
+    }
+}
+
+/* The decode path (fewer than 4 rows) cuts work by thread count differently
+ * from the BLAS path; its sums must not depend on it either. */
+static void test_gemv_thread_independent(void **state) {
+    (void)state;
+    const int64_t IC = 3072, OC = 768, V = 5000;
+    float *w = alloc_f(IC * OC), *h = alloc_f(V * IC), *inp = alloc_f(3 * IC), *b = alloc_f(OC);
+    float *r1 = alloc_f(3 * V), *o1 = alloc_f(3 * V);
+    fill(w, IC * OC, 80, -0.05f, 0.05f);
+    fill(h, V * IC, 81, -0.05f, 0.05f);
+    fill(inp, 3 * IC, 82, -1, 1);
+    fill(b, OC, 83, -0.1f, 0.1f);
+    for (int64_t N = 1; N <= 3; N++)
+        for (int nt = 2; nt <= 3; nt++) {
+            ls_matmul(r1, inp, w, b, N, IC, OC, 1);
+            ls_matmul(o1, inp, w, b, N, IC, OC, nt);
+            int64_t d = count_differing(o1, r1, N * OC);
+            ls_matmul_nt(r1, inp, h, N, IC, V, 1);
+            ls_matmul_nt(o1, inp, h, N, IC, V, nt);
+            d += count_differing(o1, r1, N * V);
+            if (d) fail_msg("N=%lld, %d threads vs 1: %lld outputs differ", (long long)N, nt, (long long)d);
+        }
+    free(w), free(h), free(inp), free(b), free(r1), free(o1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_matches_reference),
@@ -305,6 +382,8 @@ int main(void) {
         cmocka_unit_test(test_softmax_and_add),
         cmocka_unit_test(test_pointwise_and_attention_thread_independent),
         cmocka_unit_test(test_matmul_thread_independent),
+        cmocka_unit_test(test_matmul_bf16_is_fp32_of_widened),
+        cmocka_unit_test(test_gemv_thread_independent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

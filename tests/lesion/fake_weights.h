@@ -45,7 +45,7 @@ static inline void fake_weights_init(fake_weights *f, ls_config cfg) {
         memcpy(f->pristine[id], f->data[id], (size_t)info.n_elems * sizeof(float));
         f->ptrs[id] = f->data[id];
     }
-    f->view = (ls_weights){&f->cfg, f->ptrs};
+    f->view = (ls_weights){.cfg = &f->cfg, .t = f->ptrs};
 }
 
 static inline void fake_weights_free(fake_weights *f) {
