@@ -69,6 +69,7 @@ static int32_t argmax(const float *x, int n) {
 
 typedef struct bench {
     const char *workload;
+    const char *weights; /* "f32" or "bf16" (ls_model_store_bf16) */
     int threads, warmup, reps, steps;
     double *secs;       /* [reps] */
     double flops;       /* of one repetition */
@@ -79,8 +80,8 @@ typedef struct bench {
 } bench;
 
 static void print_json(const bench *b, const ls_config *cfg) {
-    printf("{\"impl\": \"lesion\", \"workload\": \"%s\", \"threads\": %d, \"warmup\": %d", b->workload, b->threads,
-           b->warmup);
+    printf("{\"impl\": \"lesion\", \"workload\": \"%s\", \"weights\": \"%s\", \"threads\": %d, \"warmup\": %d",
+           b->workload, b->weights, b->threads, b->warmup);
     if (cfg)
         printf(", \"model\": {\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"vocab_size\": %d, \"n_ctx\": %d}",
                cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->vocab_size, cfg->n_ctx);
@@ -221,7 +222,7 @@ static int run_sgemm(bench *b, ls_error *err) {
 static int usage(void) {
     fprintf(stderr,
             "usage: bench_lesion --model DIR --workload prefill-1x1024|prefill-8x128|decode|first-token|sgemm\n"
-            "                    [--threads N] [--warmup N] [--reps N] [--steps N]\n"
+            "                    [--threads N] [--warmup N] [--reps N] [--steps N] [--weights f32|bf16]\n"
             "       bench_lesion --init DIR [--layers L --heads H --embd C --vocab V --ctx N]  (default: GPT-2 124M)\n");
     return 2;
 }
@@ -229,7 +230,7 @@ static int usage(void) {
 int main(int argc, char **argv) {
     double t_main = now_secs();
     const char *model_dir = NULL, *init_dir = NULL;
-    bench b = {.workload = NULL, .threads = 2, .warmup = 1, .reps = 3, .steps = 128};
+    bench b = {.workload = NULL, .weights = "f32", .threads = 2, .warmup = 1, .reps = 3, .steps = 128};
     ls_config cfg = {.n_layer = 12, .n_head = 12, .n_embd = 768, .vocab_size = 50257, .n_ctx = 1024, .ln_eps = 1e-5f};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -242,6 +243,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "--warmup") == 0) b.warmup = atoi(v);
         else if (strcmp(k, "--reps") == 0) b.reps = atoi(v);
         else if (strcmp(k, "--steps") == 0) b.steps = atoi(v);
+        else if (strcmp(k, "--weights") == 0) b.weights = v;
         else if (strcmp(k, "--layers") == 0) cfg.n_layer = atoi(v);
         else if (strcmp(k, "--heads") == 0) cfg.n_head = atoi(v);
         else if (strcmp(k, "--embd") == 0) cfg.n_embd = atoi(v);
@@ -258,6 +260,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!b.workload || (!model_dir && strcmp(b.workload, "sgemm") != 0) || b.threads < 1 || b.warmup < 0 ||
+        (strcmp(b.weights, "f32") != 0 && strcmp(b.weights, "bf16") != 0) ||
         b.reps < 1 || b.steps < 1)
         return usage();
     int first = strcmp(b.workload, "first-token") == 0;
@@ -272,6 +275,7 @@ int main(int argc, char **argv) {
     } else {
         double t0 = now_secs();
         rc = ls_model_open(&m, model_dir, &err);
+        if (rc == 0 && strcmp(b.weights, "bf16") == 0) rc = ls_model_store_bf16(m, &err);
         b.load_secs = now_secs() - t0;
         if (rc != 0) {
         } else if (strcmp(b.workload, "prefill-1x1024") == 0) {

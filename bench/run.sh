@@ -63,6 +63,8 @@ lesion() { record "$BL" --model "$MODEL" --threads $THREADS "$@"; }
 torch() { record $PY tools/bench_torch.py --model "$MODEL" --threads $THREADS "$@"; }
 
 # sgemm runs every round too: the peak is the best rate seen during the whole run.
+# prefill-1x1024 and decode also run lesion with bf16 weights (--weights bf16),
+# for the bf16 decode row and the peak RSS; PyTorch stays fp32.
 for w in sgemm prefill-1x1024 prefill-8x128 decode first-token; do
     echo "bench: $w ($ROUNDS rounds)" >&2
     for ((r = 0; r < ROUNDS; r++)); do
@@ -72,6 +74,9 @@ for w in sgemm prefill-1x1024 prefill-8x128 decode first-token; do
         else
             lesion --workload $w --warmup 1 --reps 1 --steps $STEPS
             torch --workload $w --warmup 1 --reps 1 --steps $STEPS
+            if [ $w = decode ] || [ $w = prefill-1x1024 ]; then
+                lesion --workload $w --warmup 1 --reps 1 --steps $STEPS --weights bf16
+            fi
         fi
     done
 done

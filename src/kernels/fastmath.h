@@ -16,9 +16,12 @@
 static inline float ls_expf(float x) {
     x = x < -87.3f ? -87.3f : x;
     x = x > 88.3f ? 88.3f : x;
-    float fn = x * 1.44269504088896341f;
-    int32_t n = (int32_t)(fn + (fn >= 0 ? 0.5f : -0.5f)); /* round to nearest */
-    float nf = (float)n;
+    /* n = round(x / ln 2) by the 1.5 * 2^23 shifter: adding it leaves the
+     * integer part in the low mantissa bits, rounded to nearest even, with
+     * no branch or conversion in the way of the vectoriser (|x / ln 2| < 128). */
+    const float shifter = 12582912.0f;
+    float nf = (x * 1.44269504088896341f + shifter) - shifter;
+    int32_t n = (int32_t)nf;
     float r = x - nf * 0.693359375f;
     r = r - nf * -2.12194440e-4f;
     float p = 1.9875691500e-4f;

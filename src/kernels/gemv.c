@@ -39,9 +39,16 @@ static void thread_share(int64_t n, int64_t align, int64_t *lo, int64_t *hi) {
 #define LOAD_BF16(p, i) ls_bf16_to_f32((p)[i])
 
 /* Rows of W folded into one pass over the outputs: out[j] is loaded and
- * stored once per LS_GEMV_ROW_BLOCK rows instead of once per row, and the
+ * stored once per block of rows instead of once per row, and the
  * additions still happen in row order, one rounding each. */
-#define LS_GEMV_ROW_BLOCK 8
+#ifndef GEMV_BLOCK_F32
+#define GEMV_BLOCK_F32 8
+#endif
+#ifndef GEMV_BLOCK_BF16
+#define GEMV_BLOCK_BF16 8
+#endif
+/* Where the row chunks are cut (a multiple of this), the same for every block size. */
+#define LS_GEMV_SPLIT_ALIGN 16
 /* The rows of W are cut into this many contiguous halves, summed separately
  * and then added (first + second): each thread streams one long contiguous
  * block, which the prefetchers follow far better than the short row
@@ -52,16 +59,16 @@ static void thread_share(int64_t n, int64_t align, int64_t *lo, int64_t *hi) {
 #define LS_GEMV_PART_MAX (LS_GEMV_MAX_ROWS * 4096)
 
 /* y[j0:j1] = sum over rows i0..i1-1 (in order) of x[i] * w[i, j0:j1]. */
-#define DEFINE_GEMV_ROWS(NAME, WTYPE, LOAD)                                                                      \
+#define DEFINE_GEMV_ROWS(NAME, WTYPE, LOAD, BLOCK)                                                                      \
     static void NAME(float *restrict y, const float *x, const WTYPE *w, int64_t i0, int64_t i1, int64_t OC,      \
                      int64_t j0, int64_t j1) {                                                                    \
         for (int64_t j = j0; j < j1; j++) y[j] = 0.0f;                                                            \
         int64_t i = i0;                                                                                           \
-        for (; i + LS_GEMV_ROW_BLOCK <= i1; i += LS_GEMV_ROW_BLOCK) {                                             \
+        for (; i + (BLOCK) <= i1; i += (BLOCK)) {                                                                 \
             const WTYPE *restrict w0 = w + i * OC;                                                                \
             for (int64_t j = j0; j < j1; j++) {                                                                   \
                 float acc = y[j];                                                                                 \
-                for (int r = 0; r < LS_GEMV_ROW_BLOCK; r++) acc += x[i + r] * LOAD(w0, r * OC + j);               \
+                for (int r = 0; r < (BLOCK); r++) acc += x[i + r] * LOAD(w0, r * OC + j);                        \
                 y[j] = acc;                                                                                       \
             }                                                                                                     \
         }                                                                                                         \
@@ -73,8 +80,8 @@ static void thread_share(int64_t n, int64_t align, int64_t *lo, int64_t *hi) {
     void NAME(float *out, const float *inp, const WTYPE *w, const float *b, int64_t N, int64_t IC, int64_t OC,    \
               int n_threads) {                                                                                    \
         float part[LS_GEMV_PART_MAX];                                                                             \
-        const int chunks = N * OC <= LS_GEMV_PART_MAX && IC >= 2 * LS_GEMV_ROW_BLOCK ? LS_GEMV_ROW_CHUNKS : 1;    \
-        const int64_t split = chunks == 1 ? IC : IC / 2 / LS_GEMV_ROW_BLOCK * LS_GEMV_ROW_BLOCK;                 \
+        const int chunks = N * OC <= LS_GEMV_PART_MAX && IC >= 2 * LS_GEMV_SPLIT_ALIGN ? LS_GEMV_ROW_CHUNKS : 1;  \
+        const int64_t split = chunks == 1 ? IC : IC / 2 / LS_GEMV_SPLIT_ALIGN * LS_GEMV_SPLIT_ALIGN;             \
         const int col_parts = n_threads > chunks ? (n_threads + chunks - 1) / chunks : 1;                         \
         _Pragma("omp parallel num_threads(n_threads) if (IC * OC >= LS_PAR_MIN)") {                                \
             _Pragma("omp for schedule(static)") for (int item = 0; item < chunks * col_parts; item++) {            \
@@ -95,8 +102,8 @@ static void thread_share(int64_t n, int64_t align, int64_t *lo, int64_t *hi) {
         }                                                                                                         \
     }
 
-DEFINE_GEMV_ROWS(gemv_rows_f32, float, LOAD_F32)
-DEFINE_GEMV_ROWS(gemv_rows_bf16, uint16_t, LOAD_BF16)
+DEFINE_GEMV_ROWS(gemv_rows_f32, float, LOAD_F32, GEMV_BLOCK_F32)
+DEFINE_GEMV_ROWS(gemv_rows_bf16, uint16_t, LOAD_BF16, GEMV_BLOCK_BF16)
 DEFINE_GEMV(ls_gemv_f32, gemv_rows_f32, float)
 DEFINE_GEMV(ls_gemv_bf16, gemv_rows_bf16, uint16_t)
 
