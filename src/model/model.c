@@ -18,6 +18,7 @@
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct ls_model {
     ls_config cfg;
@@ -84,6 +85,23 @@ ls_tensor_id ls_tensor_by_name(const ls_config *cfg, const char *name) {
     return -1;
 }
 
+/* Memory for weight copies the forward pass streams through, freed with
+ * free(). Asks for 2 MiB pages (transparent huge pages in "madvise" mode,
+ * Debian's default): a decode step reads every weight once, and with 4 KiB
+ * pages the hardware prefetchers stop at every page boundary and the TLB
+ * misses once per page (measured on GPT-2 124M bf16 decode: 135-150 tokens/s
+ * with 4 KiB pages, 160-165 with 2 MiB; loading also faults 512x fewer times). */
+static void *weights_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20, rounded = (bytes + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (bytes >= huge / 2) {
+        if (posix_memalign(&p, huge, rounded) != 0) return NULL;
+        madvise(p, rounded, MADV_HUGEPAGE); /* advisory: without it, ordinary pages */
+        return p;
+    }
+    return malloc(bytes ? bytes : 1);
+}
+
 static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, u;
     if (exp == 0x1f) u = sign | 0x7f800000u | (mant << 13);
@@ -107,7 +125,7 @@ static int fp32_view(ls_model *m, ls_tensor_id id, const ls_st_tensor *t, ls_err
         m->data[id] = (const float *)(const void *)src;
         return 0;
     }
-    float *dst = malloc((size_t)n * sizeof *dst);
+    float *dst = weights_alloc((size_t)n * sizeof *dst);
     if (!dst) return ls_fail(err, "%s: out of memory converting to fp32", t->name);
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *p = src + i * (int64_t)t->elem_bytes;
@@ -255,7 +273,7 @@ int ls_model_store_bf16(ls_model *m, ls_error *err) {
             m->bf16[id] = (const uint16_t *)(const void *)src;
             continue;
         }
-        uint16_t *dst = malloc((size_t)count * sizeof *dst);
+        uint16_t *dst = weights_alloc((size_t)count * sizeof *dst);
         if (!dst) goto oom;
         for (int64_t i = 0; i < count; i++) dst[i] = ls_f32_to_bf16(m->data[id][i]);
         m->bf16_owned[id] = dst;
