@@ -222,7 +222,7 @@ static int run_sgemm(bench *b, ls_error *err) {
 static int usage(void) {
     fprintf(stderr,
             "usage: bench_lesion --model DIR --workload prefill-1x1024|prefill-8x128|decode|first-token|sgemm\n"
-            "                    [--threads N] [--warmup N] [--reps N] [--steps N] [--weights f32|bf16]\n"
+            "                    [--threads N] [--warmup N] [--reps N] [--steps N] [--weights f32|f32-copy|bf16]\n"
             "       bench_lesion --init DIR [--layers L --heads H --embd C --vocab V --ctx N]  (default: GPT-2 124M)\n");
     return 2;
 }
@@ -260,7 +260,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!b.workload || (!model_dir && strcmp(b.workload, "sgemm") != 0) || b.threads < 1 || b.warmup < 0 ||
-        (strcmp(b.weights, "f32") != 0 && strcmp(b.weights, "bf16") != 0) ||
+        (strcmp(b.weights, "f32") != 0 && strcmp(b.weights, "f32-copy") != 0 && strcmp(b.weights, "bf16") != 0) ||
         b.reps < 1 || b.steps < 1)
         return usage();
     int first = strcmp(b.workload, "first-token") == 0;
@@ -276,6 +276,7 @@ int main(int argc, char **argv) {
         double t0 = now_secs();
         rc = ls_model_open(&m, model_dir, &err);
         if (rc == 0 && strcmp(b.weights, "bf16") == 0) rc = ls_model_store_bf16(m, &err);
+        if (rc == 0 && strcmp(b.weights, "f32-copy") == 0) rc = ls_model_copy_f32(m, &err);
         b.load_secs = now_secs() - t0;
         if (rc != 0) {
         } else if (strcmp(b.workload, "prefill-1x1024") == 0) {

@@ -64,7 +64,8 @@ torch() { record $PY tools/bench_torch.py --model "$MODEL" --threads $THREADS "$
 
 # sgemm runs every round too: the peak is the best rate seen during the whole run.
 # prefill-1x1024 and decode also run lesion with bf16 weights (--weights bf16),
-# for the bf16 decode row and the peak RSS; PyTorch stays fp32.
+# for the bf16 decode row and the peak RSS, and decode with the fp32 weights
+# copied into huge pages (--weights f32-copy); PyTorch stays fp32.
 for w in sgemm prefill-1x1024 prefill-8x128 decode first-token; do
     echo "bench: $w ($ROUNDS rounds)" >&2
     for ((r = 0; r < ROUNDS; r++)); do
@@ -77,6 +78,7 @@ for w in sgemm prefill-1x1024 prefill-8x128 decode first-token; do
             if [ $w = decode ] || [ $w = prefill-1x1024 ]; then
                 lesion --workload $w --warmup 1 --reps 1 --steps $STEPS --weights bf16
             fi
+            [ $w = decode ] && lesion --workload $w --warmup 1 --reps 1 --steps $STEPS --weights f32-copy
         fi
     done
 done

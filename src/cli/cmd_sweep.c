@@ -128,8 +128,9 @@ static char *sweep_identity(const cli_args *a, const char *model_dir, int n_seed
                             int gen_tokens, const cli_lesion_opts *lo) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", model_dir);
-    if (strcmp(cli_str(a, "weights", "f32"), "f32") != 0) /* absent for f32: older runs' identities stay valid */
-        cJSON_AddStringToObject(o, "weights", cli_str(a, "weights", "f32"));
+    /* Only bf16 changes the numbers (f32-copy is the same values elsewhere in
+     * memory); absent otherwise, so older runs' identities stay valid. */
+    if (strcmp(cli_str(a, "weights", "f32"), "bf16") == 0) cJSON_AddStringToObject(o, "weights", "bf16");
     cJSON_AddStringToObject(o, "plan", cli_str(a, "plan", cli_has(a, "plan-file") ? "file" : "cumulative"));
     cJSON_AddStringToObject(o, "plan_file", cli_str(a, "plan-file", ""));
     cJSON_AddStringToObject(o, "target", cli_str(a, "target", "attn.q"));

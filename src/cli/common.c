@@ -56,10 +56,11 @@ int cli_open_model(const cli_args *a, ls_model **model, ls_tokenizer **tok) {
     cli_model_dir(a, dir, sizeof dir);
     *model = NULL;
     const char *storage = cli_str(a, "weights", "f32");
-    if (strcmp(storage, "f32") != 0 && strcmp(storage, "bf16") != 0)
-        return cli_error(a->cmd, 2, "--weights %s: unknown storage (expected f32 or bf16)", storage);
+    if (strcmp(storage, "f32") != 0 && strcmp(storage, "f32-copy") != 0 && strcmp(storage, "bf16") != 0)
+        return cli_error(a->cmd, 2, "--weights %s: unknown storage (expected f32, f32-copy or bf16)", storage);
     if (ls_model_open(model, dir, &err) != 0) return cli_error(a->cmd, 1, "%s", err.msg);
-    if (strcmp(storage, "bf16") == 0 && ls_model_store_bf16(*model, &err) != 0) {
+    if ((strcmp(storage, "bf16") == 0 && ls_model_store_bf16(*model, &err) != 0) ||
+        (strcmp(storage, "f32-copy") == 0 && ls_model_copy_f32(*model, &err) != 0)) {
         ls_model_close(*model);
         *model = NULL;
         return cli_error(a->cmd, 1, "%s", err.msg);

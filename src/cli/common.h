@@ -13,7 +13,7 @@
 
 /* The option of commands that run the model: how its matrices are stored. */
 #define CLI_WEIGHTS_OPT \
-    {"weights", "f32|bf16", "weight storage: f32 (default) or bf16 (half the memory, fp32 arithmetic)"}
+    {"weights", "STORAGE", "f32 (default: mapped from the file), f32-copy (private 2 MiB pages: faster decode, slower start) or bf16 (half the memory, fp32 arithmetic)"}
 
 /* Resolves the model directory: --model, else $LESION_MODEL, else the
  * bundled model next to the executable (../models/kjv-gpt2 from build/, or

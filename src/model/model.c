@@ -255,6 +255,21 @@ int ls_tensor_is_matrix(ls_tensor_id id) {
     return p == LS_ATTN_W || p == LS_ATTN_PROJ_W || p == LS_FC_W || p == LS_MLP_PROJ_W;
 }
 
+int ls_model_copy_f32(ls_model *m, ls_error *err) {
+    if (m->bf16) return ls_fail(err, "the weights are already stored as bf16 (copy them before, or not at all)");
+    for (ls_tensor_id id = 0; id < ls_tensor_count(&m->cfg); id++) {
+        if (m->owned[id]) continue; /* already a private copy (widened from F16/BF16, or copied before) */
+        size_t bytes = (size_t)m->info[id].n_elems * sizeof(float);
+        float *dst = weights_alloc(bytes);
+        if (!dst) return ls_fail(err, "out of memory copying the weights (%zu bytes for %s)", bytes, m->info[id].name);
+        memcpy(dst, m->data[id], bytes);
+        ls_st_release(&m->file, m->data[id], bytes);
+        m->owned[id] = dst;
+        m->data[id] = dst;
+    }
+    return 0;
+}
+
 /* BF16 tensors of the file are used where they lie; others are rounded to
  * nearest even into owned copies, and the fp32 pages they came from are
  * handed back to the page cache, so the process holds 16 bits a weight. */

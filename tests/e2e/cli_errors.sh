@@ -272,7 +272,7 @@ expect "missing flag value" 2 "--tokens needs a value" - -- "$L" generate --mode
 expect "non-numeric --tokens" 2 "--tokens;abc;not an integer" - -- "$L" generate --model "$B" --prompt hi --tokens abc
 expect "negative --tokens" 2 "--tokens;not an integer in" - -- "$L" generate --model "$B" --prompt hi --tokens -1
 expect "--threads 0" 2 "--threads" - -- "$L" generate --model "$B" --prompt hi --threads 0
-expect "--weights fp8" 2 "--weights fp8;f32 or bf16" "$T/w.npy" -- "$L" logits --model "$B" --ids 1,2 --weights fp8 --out "$T/w.npy"
+expect "--weights fp8" 2 "--weights fp8;f32, f32-copy or bf16" "$T/w.npy" -- "$L" logits --model "$B" --ids 1,2 --weights fp8 --out "$T/w.npy"
 expect "--weights on a command without a model pass" 2 "unknown option --weights" - -- "$L" inspect --model "$B" --weights bf16
 expect "flag that takes no value given one" 2 "--json takes no value" - -- "$L" tokenize --model "$B" --text hi --json=1
 expect "positional argument" 2 "unexpected argument" - -- "$L" tokenize --model "$B" hello

@@ -10,7 +10,8 @@
  * that ls_sample gives known answers on hand-made logits (temperature 0,
  * ties, top_k, top_p, and the sampled frequencies of a known distribution);
  * that bf16 weight storage computes exactly the fp32 pass over the widened
- * matrices, clean and lesioned. */
+ * matrices, clean and lesioned; that copying the fp32 weights into private
+ * memory changes no bit. */
 #include "test_util.h"
 #include "io/bf16.h"
 
@@ -471,6 +472,38 @@ static void test_bf16_storage(void **state) {
     ls_model_close(m);
 }
 
+/* ls_model_copy_f32 moves the weights, never changes them: the same values
+ * at new addresses, the same logits bit for bit; and it refuses a model
+ * already stored as bf16 with a message. */
+static void test_copy_f32(void **state) {
+    fixture *f = *state;
+    char dir[128];
+    test_path(dir, sizeof dir, f->dir, "model");
+    ls_model *m = NULL;
+    ls_error err = {{0}};
+    if (ls_model_open(&m, dir, &err) != 0 || ls_model_copy_f32(m, &err) != 0) fail_msg("%s", err.msg);
+    ls_weights w = ls_model_weights(m);
+    for (ls_tensor_id id = 0; id < ls_tensor_count(f->cfg); id++) {
+        assert_ptr_not_equal(w.t[id], f->w.t[id]);
+        assert_memory_equal(w.t[id], f->w.t[id], (size_t)ls_model_tensor_info(m, id)->n_elems * sizeof(float));
+    }
+    enum { T = 12 };
+    int32_t tok[T];
+    fill_tokens(tok, T, 91);
+    float a[T * V], b[T * V];
+    ls_state *s = new_state(f->cfg, 1, T, 2);
+    forward_ok(s, &w, tok, 1, T, 0, a, LS_LOGITS_ALL);
+    forward_ok(s, &f->w, tok, 1, T, 0, b, LS_LOGITS_ALL);
+    assert_memory_equal(a, b, sizeof a);
+    ls_state_free(s);
+    ls_model_close(m);
+
+    if (ls_model_open(&m, dir, &err) != 0 || ls_model_store_bf16(m, &err) != 0) fail_msg("%s", err.msg);
+    assert_int_equal(ls_model_copy_f32(m, &err), -1);
+    assert_non_null(strstr(err.msg, "bf16"));
+    ls_model_close(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_bitwise_identical),
@@ -481,6 +514,7 @@ int main(void) {
         cmocka_unit_test(test_generation),
         cmocka_unit_test(test_sample_known_answers),
         cmocka_unit_test(test_bf16_storage),
+        cmocka_unit_test(test_copy_f32),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
