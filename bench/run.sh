@@ -78,7 +78,9 @@ for w in sgemm prefill-1x1024 prefill-8x128 decode first-token; do
             if [ $w = decode ] || [ $w = prefill-1x1024 ]; then
                 lesion --workload $w --warmup 1 --reps 1 --steps $STEPS --weights bf16
             fi
-            [ $w = decode ] && lesion --workload $w --warmup 1 --reps 1 --steps $STEPS --weights f32-copy
+            if [ $w = decode ]; then
+                lesion --workload $w --warmup 1 --reps 1 --steps $STEPS --weights f32-copy
+            fi
         fi
     done
 done
