@@ -28,7 +28,8 @@ struct ls_model {
     const float **data;    /* [n_tensors] fp32 views (mapped or owned) */
     float **owned;         /* [n_tensors] converted copies to free, or NULL */
     const uint16_t **bf16; /* [n_tensors] bf16 storage of the matrices (ls_model_store_bf16), or NULL */
-    uint16_t **bf16_owned; /* [n_tensors] rounded copies to free, or NULL */
+    void *f32_arena;       /* one block holding the ls_model_copy_f32 copies, or NULL */
+    void *bf16_arena;      /* one block holding the bf16 roundings, or NULL */
 };
 
 const char *ls_dtype_name(ls_dtype dt) {
@@ -85,22 +86,24 @@ ls_tensor_id ls_tensor_by_name(const ls_config *cfg, const char *name) {
     return -1;
 }
 
-/* Memory for weight copies the forward pass streams through, freed with
- * free(). Asks for 2 MiB pages (transparent huge pages in "madvise" mode,
- * Debian's default): a decode step reads every weight once, and with 4 KiB
- * pages the hardware prefetchers stop at every page boundary and the TLB
- * misses once per page (measured on GPT-2 124M bf16 decode: 135-150 tokens/s
- * with 4 KiB pages, 160-165 with 2 MiB; loading also faults 512x fewer times). */
-static void *weights_alloc(size_t bytes) {
+/* One block for a set of weight copies the forward pass streams through,
+ * freed with free(), in 2 MiB pages (transparent huge pages are in
+ * "madvise" mode on Debian, so lesion asks): a decode step reads every
+ * weight once, and with 4 KiB pages the hardware prefetchers stop at every
+ * page boundary and the TLB misses once per page (measured on GPT-2 124M
+ * bf16 decode: 135-150 tokens/s with 4 KiB pages, 160-165 with 2 MiB;
+ * loading also faults 512x fewer times). One block rather than one per
+ * tensor, so only its end is rounded up to a whole huge page. */
+static void *weights_arena(size_t bytes) {
     const size_t huge = (size_t)2 << 20, rounded = (bytes + huge - 1) / huge * huge;
     void *p = NULL;
-    if (bytes >= huge / 2) {
-        if (posix_memalign(&p, huge, rounded) != 0) return NULL;
-        madvise(p, rounded, MADV_HUGEPAGE); /* advisory: without it, ordinary pages */
-        return p;
-    }
-    return malloc(bytes ? bytes : 1);
+    if (posix_memalign(&p, huge, rounded ? rounded : huge) != 0) return NULL;
+    madvise(p, rounded, MADV_HUGEPAGE); /* advisory: without it, ordinary pages */
+    return p;
 }
+
+/* Copies start on cache lines inside an arena. */
+static size_t arena_slot(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, u;
@@ -125,7 +128,7 @@ static int fp32_view(ls_model *m, ls_tensor_id id, const ls_st_tensor *t, ls_err
         m->data[id] = (const float *)(const void *)src;
         return 0;
     }
-    float *dst = weights_alloc((size_t)n * sizeof *dst);
+    float *dst = malloc((size_t)n * sizeof *dst);
     if (!dst) return ls_fail(err, "%s: out of memory converting to fp32", t->name);
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *p = src + i * (int64_t)t->elem_bytes;
@@ -226,9 +229,8 @@ void ls_model_close(ls_model *m) {
     if (!m) return;
     if (m->owned)
         for (int i = 0; i < ls_tensor_count(&m->cfg); i++) free(m->owned[i]);
-    if (m->bf16_owned)
-        for (int i = 0; i < ls_tensor_count(&m->cfg); i++) free(m->bf16_owned[i]);
-    free(m->bf16_owned);
+    free(m->f32_arena);
+    free(m->bf16_arena);
     free(m->bf16);
     free(m->owned);
     free(m->data);
@@ -257,53 +259,61 @@ int ls_tensor_is_matrix(ls_tensor_id id) {
 
 int ls_model_copy_f32(ls_model *m, ls_error *err) {
     if (m->bf16) return ls_fail(err, "the weights are already stored as bf16 (copy them before, or not at all)");
-    for (ls_tensor_id id = 0; id < ls_tensor_count(&m->cfg); id++) {
-        if (m->owned[id]) continue; /* already a private copy (widened from F16/BF16, or copied before) */
+    if (m->f32_arena) return 0;
+    const int n = ls_tensor_count(&m->cfg);
+    size_t total = 0;
+    for (ls_tensor_id id = 0; id < n; id++) /* owned: already a private copy, widened from F16/BF16 */
+        if (!m->owned[id]) total += arena_slot((size_t)m->info[id].n_elems * sizeof(float));
+    uint8_t *arena = m->f32_arena = weights_arena(total);
+    if (!arena) return ls_fail(err, "out of memory copying the weights (%zu bytes)", total);
+    for (ls_tensor_id id = 0; id < n; id++) {
+        if (m->owned[id]) continue;
         size_t bytes = (size_t)m->info[id].n_elems * sizeof(float);
-        float *dst = weights_alloc(bytes);
-        if (!dst) return ls_fail(err, "out of memory copying the weights (%zu bytes for %s)", bytes, m->info[id].name);
-        memcpy(dst, m->data[id], bytes);
+        memcpy(arena, m->data[id], bytes);
         ls_st_release(&m->file, m->data[id], bytes);
-        m->owned[id] = dst;
-        m->data[id] = dst;
+        m->data[id] = (const float *)(const void *)arena;
+        arena += arena_slot(bytes);
     }
     return 0;
 }
 
+/* The file's BF16 tensor id, if it can be used where it lies; else NULL. */
+static const uint16_t *mapped_bf16(const ls_model *m, ls_tensor_id id) {
+    const uint8_t *src = m->file.data + ls_st_find(&m->file, m->info[id].file_key)->begin;
+    return m->info[id].dtype == LS_DTYPE_BF16 && ((uintptr_t)src & 1u) == 0 ? (const uint16_t *)(const void *)src
+                                                                            : NULL;
+}
+
 /* BF16 tensors of the file are used where they lie; others are rounded to
- * nearest even into owned copies, and the fp32 pages they came from are
+ * nearest even into one arena, and the fp32 pages they came from are
  * handed back to the page cache, so the process holds 16 bits a weight. */
 int ls_model_store_bf16(ls_model *m, ls_error *err) {
     if (m->bf16) return 0;
     const int n = ls_tensor_count(&m->cfg);
-    m->bf16 = calloc((size_t)n, sizeof *m->bf16);
-    m->bf16_owned = calloc((size_t)n, sizeof *m->bf16_owned);
-    if (!m->bf16 || !m->bf16_owned) goto oom;
+    size_t total = 0;
+    for (ls_tensor_id id = 0; id < n; id++)
+        if (ls_tensor_is_matrix(id) && !mapped_bf16(m, id))
+            total += arena_slot((size_t)m->info[id].n_elems * sizeof(uint16_t));
+    const uint16_t **bf16 = calloc((size_t)n, sizeof *bf16);
+    uint8_t *arena = total ? weights_arena(total) : NULL;
+    if (!bf16 || (total && !arena)) {
+        free(bf16);
+        free(arena);
+        return ls_fail(err, "out of memory for bf16 copies of the weights (%zu bytes)", total);
+    }
+    m->bf16 = bf16;
+    m->bf16_arena = arena;
     for (ls_tensor_id id = 0; id < n; id++) {
         if (!ls_tensor_is_matrix(id)) continue;
-        const ls_st_tensor *t = ls_st_find(&m->file, m->info[id].file_key);
-        const uint8_t *src = m->file.data + t->begin;
+        if ((bf16[id] = mapped_bf16(m, id))) continue;
         const int64_t count = m->info[id].n_elems;
-        if (m->info[id].dtype == LS_DTYPE_BF16 && ((uintptr_t)src & 1u) == 0) {
-            m->bf16[id] = (const uint16_t *)(const void *)src;
-            continue;
-        }
-        uint16_t *dst = weights_alloc((size_t)count * sizeof *dst);
-        if (!dst) goto oom;
+        uint16_t *dst = (uint16_t *)(void *)arena;
         for (int64_t i = 0; i < count; i++) dst[i] = ls_f32_to_bf16(m->data[id][i]);
-        m->bf16_owned[id] = dst;
-        m->bf16[id] = dst;
+        bf16[id] = dst;
+        arena += arena_slot((size_t)count * sizeof *dst);
         if (!m->owned[id]) ls_st_release(&m->file, m->data[id], (size_t)count * sizeof(float));
     }
     return 0;
-oom:
-    if (m->bf16_owned)
-        for (ls_tensor_id id = 0; id < n; id++) free(m->bf16_owned[id]);
-    free(m->bf16_owned);
-    free(m->bf16);
-    m->bf16_owned = NULL;
-    m->bf16 = NULL;
-    return ls_fail(err, "out of memory for bf16 copies of the weights");
 }
 
 int64_t ls_model_param_count(const ls_model *m) {
