@@ -102,8 +102,9 @@ static void *weights_arena(size_t bytes) {
     return p;
 }
 
-/* Copies start on cache lines inside an arena. */
-static size_t arena_slot(size_t bytes) { return (bytes + 63) / 64 * 64; }
+/* Copies start on their own 4 KiB page inside an arena (measured: a few
+ * percent faster decode than cache-line starts, within the noise of 2 MiB starts). */
+static size_t arena_slot(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
 
 static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, u;
