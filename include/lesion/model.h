@@ -99,8 +99,8 @@ ls_weights ls_model_weights(const ls_model *m);
  * Computation stays fp32. Cannot be undone; views taken before keep fp32. */
 int ls_model_store_bf16(ls_model *m, ls_error *err);
 /* Copies every fp32 tensor still mapped from the file into private memory
- * in 2 MiB pages: a decode step then streams the weights 20-25% faster
- * (measured on GPT-2 124M), for about a second of copying at open and no
+ * in 2 MiB pages: a decode step then streams the weights 15-25% faster
+ * (measured on GPT-2 124M), for 0.4-0.8 s of copying at open and no
  * sharing of the page cache. Values are unchanged. Refused after
  * ls_model_store_bf16. Views taken before keep pointing at the mapping. */
 int ls_model_copy_f32(ls_model *m, ls_error *err);
