@@ -15,7 +15,8 @@
 #   4. a second sweep into an --out that one is still writing is refused
 #      (the results file is locked), leaving no duplicate rows; a different
 #      command on an existing --out is refused (exit 2, the results
-#      untouched) unless --force, which starts over;
+#      untouched) unless --force, which starts over (--weights bf16 counts
+#      as different, --weights f32-copy does not);
 #   5. report.html is a whole document: <!DOCTYPE html> ... </html>, at least
 #      3 <svg> plots, and every sample text of noise seed 0.
 # Exit 0 pass, 1 fail (77 skip without the bundled tokenizer); last line
@@ -132,6 +133,14 @@ sweep --out "$T/C" --seeds 2 --force 2>"$T/C.err" && [ "$(wc -l <"$T/C/results.j
   && ok "--force starts over (9 rows for 2 seeds)" || bad "--force: $(cat "$T/C.err"), $(wc -l <"$T/C/results.jsonl") rows"
 sweep --out "$T/C" --seeds 2 2>"$T/C.err" && [ "$(wc -l <"$T/C/results.jsonl")" -eq 9 ] \
   && ok "rerunning a finished sweep adds nothing" || bad "rerun of a finished sweep: $(cat "$T/C.err")"
+# Weight storage: bf16 changes the numbers, so it is part of the sweep's
+# identity; f32-copy changes no bit, so it resumes an f32 sweep.
+sweep --out "$T/C" --seeds 2 --weights bf16 2>"$T/C.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "different sweep" "$T/C.err" && ok "a bf16 sweep on an f32 sweep's --out is refused (exit 2)" \
+  || bad "bf16 over f32: exit $rc, $(cat "$T/C.err")"
+sweep --out "$T/C" --seeds 2 --weights f32-copy 2>"$T/C.err" && [ "$(wc -l <"$T/C/results.jsonl")" -eq 9 ] \
+  && ok "--weights f32-copy resumes the f32 sweep (nothing to add)" || bad "f32-copy resume: $(cat "$T/C.err")"
 
 # ---- report.html ---------------------------------------------------------------------
 

@@ -49,8 +49,10 @@ static void ref_matmul(double *out, double *scale, const float *inp, const float
 
 static void test_matmul_matches_reference(void **state) {
     (void)state;
-    /* N < 4 takes the streaming gemv (with its two row chunks and 8-row blocks from IC >= 16), N >= 4 the BLAS. */
-    const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {7, 37, 19}, {16, 64, 48}, {5, 130, 3}, {2, 203, 37}, {1, 768, 300}};
+    /* N < 4 takes the streaming gemv (with its two row chunks and 8-row blocks from IC >= 32, one chunk when
+     * N * OC exceeds its stack buffer, as in {3, 40, 6000}), N >= 4 the BLAS. */
+    const int64_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {7, 37, 19},   {16, 64, 48},
+                                 {5, 130, 3},  {2, 203, 37},  {1, 768, 300}, {3, 40, 6000}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
         float *inp = alloc_f(N * IC), *w = alloc_f(IC * OC), *b = alloc_f(OC), *out = alloc_f(N * OC);
@@ -321,7 +323,7 @@ static int64_t count_differing(const float *a, const float *b, int64_t n) {
  * above), and like every kernel the same for any thread count. */
 static void test_matmul_bf16_is_fp32_of_widened(void **state) {
     (void)state;
-    const int64_t shapes[][3] = {{1, 768, 2304}, {2, 203, 37}, {3, 3072, 768}, {4, 96, 300}, {37, 768, 520}};
+    const int64_t shapes[][3] = {{1, 768, 2304}, {2, 203, 37}, {3, 3072, 768}, {3, 40, 6000}, {4, 96, 300}, {37, 768, 520}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         int64_t N = shapes[k][0], IC = shapes[k][1], OC = shapes[k][2];
         uint16_t *w16, *h16;
