@@ -11,7 +11,12 @@
  * whatever the thread count, and threads take whole panels. Each output
  * element is then computed by the same call, in the same order, for any
  * n_threads. (Single-threaded OpenBLAS called from several threads at once
- * is the configuration OpenBLAS recommends for threaded applications.) */
+ * is the configuration OpenBLAS recommends for threaded applications.)
+ *
+ * Products with fewer than LS_GEMV_MAX_ROWS rows (decode steps) go to the
+ * streaming kernels of gemv.c instead: through sgemm a decode step spent
+ * most of its time packing weight panels it then used once. bf16 weights
+ * (ls_matmul_bf16) take the same two paths. */
 #include "lesion/kernels.h"
 #include "io/bf16.h"
 #include "kernels/gemv.h"
