@@ -2,9 +2,9 @@
  *
  * Free functions over flat fp32 arrays with explicit shapes and an explicit
  * thread count; they know nothing about GPT-2 names or lesions. Every kernel
- * splits work only across independent outputs (rows, heads, positions),
- * never across a reduction, so results are bitwise identical for any
- * n_threads. */
+ * splits work across independent outputs (rows, heads, positions), or cuts a
+ * reduction at points fixed by the shapes alone (the decode products), so
+ * results are bitwise identical for any n_threads. */
 #ifndef LESION_KERNELS_H
 #define LESION_KERNELS_H
 #include <lesion.h>
