@@ -265,6 +265,7 @@ int ls_model_copy_f32(ls_model *m, ls_error *err) {
     size_t total = 0;
     for (ls_tensor_id id = 0; id < n; id++) /* owned: already a private copy, widened from F16/BF16 */
         if (!m->owned[id]) total += arena_slot((size_t)m->info[id].n_elems * sizeof(float));
+    if (total == 0) return 0; /* every tensor is a private copy already */
     uint8_t *arena = m->f32_arena = weights_arena(total);
     if (!arena) return ls_fail(err, "out of memory copying the weights (%zu bytes)", total);
     for (ls_tensor_id id = 0; id < n; id++) {
