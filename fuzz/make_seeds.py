@@ -232,6 +232,111 @@ put(te, "invalid_above_max", b"\xf4\x90\x80\x80")
 put(te, "empty", b"")
 put(te, "long_word", "a" * 300 + "\u00e9" * 50)
 
+# ---- tokenizer_json: tokenizer.json ---------------------------------------------------
+
+tj = "tokenizer_json"
+BL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+LLAMA3 = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+          "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+
+
+def added(i, content, **kw):
+    d = dict(id=i, content=content, single_word=False, lstrip=False, rstrip=False, normalized=False, special=True)
+    d.update(kw)
+    return d
+
+
+def tj_byte_level(pre=BL, normalizer=None, added_tokens=(), merges_as_arrays=False, **model):
+    vocab, lines = tokenizer(MERGES, ())
+    merges = [l.split(" ") for l in lines[1:]]
+    n = len(vocab)
+    toks = [added(n + i, s) if isinstance(s, str) else s for i, s in enumerate(added_tokens)]
+    m = dict(type="BPE", dropout=None, unk_token=None, continuing_subword_prefix=None, end_of_word_suffix=None,
+             fuse_unk=False, byte_fallback=False, ignore_merges=False, vocab=vocab,
+             merges=merges if merges_as_arrays else [" ".join(x) for x in merges])
+    m.update(model)
+    return dict(version="1.0", truncation=None, padding=None, added_tokens=toks, normalizer=normalizer,
+                pre_tokenizer=pre, post_processor=None, decoder=dict(BL), model=m)
+
+
+SP_DEC = {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                           {"type": "ByteFallback"}, {"type": "Fuse"},
+                                           {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+
+
+def tj_sentencepiece(normalizer, pre, **model):
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab["<0x%02X>" % b] = len(vocab)
+    for piece in ["\u2581", "t", "h", "e", "a", "n", "d", "\u2581t", "\u2581th", "\u2581the", "an", "\u2581and"]:
+        vocab[piece] = len(vocab)
+    merges = ["\u2581 t", "\u2581t h", "\u2581th e", "a n", "\u2581 an", "an d"]
+    vocab["\u2581an"] = len(vocab)
+    m = dict(type="BPE", dropout=None, unk_token="<unk>", continuing_subword_prefix=None, end_of_word_suffix=None,
+             fuse_unk=True, byte_fallback=True, ignore_merges=False, vocab=vocab, merges=merges)
+    m.update(model)
+    template = {"type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}}
+    return dict(version="1.0", added_tokens=[added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")],
+                normalizer=normalizer, pre_tokenizer=pre, post_processor=template, decoder=SP_DEC, model=m)
+
+
+def put_json(name, obj):
+    put(tj, name, json.dumps(obj, ensure_ascii=False))
+
+
+put_json("gpt2_like", tj_byte_level(added_tokens=["<|endoftext|>"]))
+put_json("llama3_like", tj_byte_level(
+    pre={"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3}, "behavior": "Isolated", "invert": False},
+        dict(BL, use_regex=False)]},
+    added_tokens=["<|begin_of_text|>", "<|eot_id|>"], merges_as_arrays=True, ignore_merges=True))
+put_json("qwen2_like", tj_byte_level(normalizer={"type": "NFC"}, added_tokens=["<|im_start|>", "<|im_end|>"],
+                                     pre={"type": "Sequence", "pretokenizers": [
+                                         {"type": "Split", "pattern": {"Regex": LLAMA3.replace("{1,3}", "")},
+                                          "behavior": "Isolated", "invert": False}, dict(BL, use_regex=False)]}))
+put_json("smollm_like", tj_byte_level(pre={"type": "Sequence", "pretokenizers": [
+    {"type": "Digits", "individual_digits": True}, BL]}))
+put_json("added_flags", tj_byte_level(
+    pre=dict(BL, add_prefix_space=True),
+    normalizer={"type": "Sequence", "normalizers": [{"type": "NFC"},
+                                                    {"type": "Replace", "pattern": {"String": "\u2019"}, "content": "'"}]},
+    added_tokens=[added(300, "<|end|>", rstrip=True), added(301, "<mask>", lstrip=True),
+                  added(302, "God", single_word=True, special=False), added(303, "don\u2019t", normalized=True)]))
+put_json("split_behaviors", tj_byte_level(pre={"type": "Sequence", "pretokenizers": [
+    {"type": "Split", "pattern": {"String": ", "}, "behavior": "MergedWithPrevious", "invert": False},
+    {"type": "Split", "pattern": {"Regex": "\\p{Lu}"}, "behavior": "MergedWithNext", "invert": False},
+    {"type": "Split", "pattern": {"Regex": "\\d"}, "behavior": "Contiguous", "invert": False},
+    {"type": "Split", "pattern": {"Regex": "x*"}, "behavior": "Removed", "invert": False},
+    {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated", "invert": True},
+    dict(BL, use_regex=False)]}))
+put_json("llama2_like", tj_sentencepiece(
+    {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                         {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}, None))
+put_json("metaspace_like", tj_sentencepiece(None, {"type": "Metaspace", "replacement": "\u2581",
+                                                   "prepend_scheme": "first", "split": True}))
+put_json("sp_unk", tj_sentencepiece(None, {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": True},
+                                    byte_fallback=False, fuse_unk=False))
+broken = tj_byte_level()
+broken["model"]["type"] = "WordPiece"
+put_json("wordpiece", broken)
+broken = tj_byte_level(normalizer={"type": "NFKC"})
+put_json("nfkc", broken)
+broken = tj_byte_level(pre={"type": "Split", "pattern": {"Regex": "\\bx[a[b]]"}, "behavior": "Isolated", "invert": False})
+put_json("bad_regex", broken)
+broken = tj_byte_level(added_tokens=[added(5, "<x>")])
+put_json("added_id_mismatch", broken)
+broken = tj_byte_level()
+broken["model"]["merges"].append("zz q")
+put_json("merge_not_in_vocab", broken)
+broken = tj_byte_level()
+broken["model"]["vocab"]["hole"] = 100000
+put(tj, "holes", json.dumps(broken, ensure_ascii=False).replace('"hole"', '"\u0127\u014f\u013e\u0117"'))
+put(tj, "truncated", json.dumps(tj_byte_level())[:300])
+put(tj, "not_object", "[1, 2, 3]")
+put(tj, "empty", "")
+
 # ---- lesion_spec: flags byte, spec NUL mode NUL match NUL rng ------------------------
 
 

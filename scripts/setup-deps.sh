@@ -9,12 +9,17 @@ packages=(
   libpcre2-dev          # tokenizer: Unicode regex for GPT-2 pre-tokenization
   libcjson-dev          # config.json, vocab.json, safetensors headers
   libopenblas-dev       # sgemm for the forward pass
+  liblinear-dev         # LIBLINEAR: the linear probes' classifier (lesion probe)
   libomp-dev            # OpenMP runtime for clang builds (fuzzing)
   libcmocka-dev         # unit-test framework
   libclang-rt-14-dev    # sanitizer and libFuzzer runtimes for clang
   bible-kjv             # the King James Bible: training and eval corpus
   python3-torch python3-numpy python3-regex  # independent reference, training
   nodejs npm            # tiktoken (WASM) for the differential tokenizer test
+  python3-pytest python3-setuptools python3-pip  # the Python binding's tests and pip install ./python
+  python3-pandas python3-matplotlib              # read_results() and the example notebook
+  python3-nbclient python3-ipykernel python3-nbformat  # run examples/*.ipynb headless in the tests
+  libopenmpi-dev openmpi-bin  # Open MPI: build/lesion-mpi, sweeps over many ranks (make MPI=1)
 )
 
 missing=()

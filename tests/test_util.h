@@ -86,4 +86,31 @@ __attribute__((unused, noinline)) static char *test_read_all(const char *path, s
     return data;
 }
 
+/* ---- ISA paths ------------------------------------------------------------ */
+
+/* Runs `stmt` (typically `failed += cmocka_run_group_tests(...)`) once per
+ * ISA path of the kernels that this CPU can run, with that path selected,
+ * so that every path is tested on any machine able to run it. Paths the
+ * CPU cannot run are named as skipped. Leaves the best path selected. */
+#define TEST_FOR_EACH_ISA(stmt)                                                                         \
+    do {                                                                                                \
+        ls_cpu_info cpu_;                                                                               \
+        ls_error err_;                                                                                  \
+        ls_cpu_detect(&cpu_);                                                                           \
+        for (int isa_ = 0; isa_ < LS_ISA_COUNT; isa_++) {                                               \
+            if (!ls_isa_supported(&cpu_, (ls_isa)isa_)) {                                               \
+                printf("[ SKIPPED  ] ISA path %s: this CPU cannot run it\n", ls_isa_name((ls_isa)isa_)); \
+                continue;                                                                               \
+            }                                                                                           \
+            if (ls_isa_select((ls_isa)isa_, &err_) != 0) {                                              \
+                printf("[  FAILED  ] ISA path %s: %s\n", ls_isa_name((ls_isa)isa_), err_.msg);           \
+                return 1;                                                                               \
+            }                                                                                           \
+            printf("[==========] ISA path %s\n", ls_isa_name((ls_isa)isa_));                            \
+            fflush(stdout);                                                                             \
+            stmt;                                                                                       \
+        }                                                                                               \
+        ls_isa_select(ls_isa_best(&cpu_), &err_);                                                       \
+    } while (0)
+
 #endif

@@ -51,11 +51,26 @@ for ln1/ln2/lnf. attn.o has no per-head bias slice (attn.c_proj.bias is added
 once after the heads are summed), so --with-bias leaves it alone; wte/wpe
 have no bias.
 
+Intermediates (--dump NPZ_OR_DIR: one .npz if the path ends in .npz, else a
+directory of SITE.npy files; float32; the same site names as
+reference_llama.py and reference_neox.py, SITE@L<l> per layer):
+    resid_pre@L (T,C), ln1.out@L (T,C), attn.q/k/v@L (H,T,D),
+    attn.pattern@L (H,T,T), attn.z@L (H,T,D) (per-head output before
+    c_proj), attn.out@L (T,C) (c_proj output, bias included), resid_mid@L
+    (T,C), ln2.out@L (T,C), mlp.pre@L (T,4C) (c_fc output, gelu's input),
+    mlp.post@L (T,4C), mlp.out@L (T,C), resid_post@L (T,C), lnf.out (T,C),
+    logits (T,V).
+Recording does not change how the logits are computed: attn.out and mlp.out
+are evaluated on the side, so resid_mid = resid_pre + attn.out and
+resid_post = resid_mid + mlp.out hold to rounding, not bit for bit.
+
 Usage:
   reference_gpt2.py --model DIR --ids 1,2,3 --out logits.npy
   reference_gpt2.py --model DIR --ids-file F --out logits.npy --zero attn.q@L0-2 [--with-bias]
+  reference_gpt2.py --model DIR --ids 1,2,3 --dump acts.npz [--out logits.npy]
   [--dtype float64|float32]
-The output is float32 (T, V) .npy whatever the compute dtype.
+At least one of --out and --dump. The output is float32 (T, V) .npy
+whatever the compute dtype.
 """
 import argparse
 import json
@@ -68,6 +83,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference_common  # noqa: E402
 import safetensors_np  # noqa: E402
 
 PER_LAYER = ["ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
@@ -229,8 +245,12 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def forward(cfg, params, ids, dtype=torch.float64):
-    """ids: list of ints -> logits (T,V) as a torch tensor of dtype."""
+def forward(cfg, params, ids, dtype=torch.float64, record=None, round_inputs=False):
+    """ids: list of ints -> logits (T,V) as a torch tensor of dtype. record, a
+    dict, receives every named intermediate (--dump); recording leaves the
+    arithmetic of the logits exactly as it is without it. round_inputs: the
+    input of every weight-matrix product is rounded to bfloat16 first (what
+    lesion --compute bf16 does for 4 or more rows)."""
     T, C, H = len(ids), cfg["n_embd"], cfg["n_head"]
     D = C // H
     if T < 1 or T > cfg["n_ctx"]:
@@ -241,29 +261,54 @@ def forward(cfg, params, ids, dtype=torch.float64):
     def P(name):
         return torch.from_numpy(params[name]).to(dtype)
 
+    rec = record if record is not None else {}
+
+    def R(x):
+        return x.to(torch.bfloat16).to(dtype) if round_inputs else x
+
     idx = torch.tensor(ids, dtype=torch.long)
     x = P("wte.weight")[idx] + P("wpe.weight")[:T]                      # (T,C)
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     for l in range(cfg["n_layer"]):
         p = "h.%d." % l
+        rec["resid_pre@L%d" % l] = x
         a = layer_norm(x, P(p + "ln_1.weight"), P(p + "ln_1.bias"), cfg["eps"])
-        qkv = a @ P(p + "attn.c_attn.weight") + P(p + "attn.c_attn.bias")  # (T,3C)
-        heads = []
+        rec["ln1.out@L%d" % l] = a
+        qkv = R(a) @ P(p + "attn.c_attn.weight") + P(p + "attn.c_attn.bias")  # (T,3C)
+        heads, sites = [], {"q": [], "k": [], "v": [], "pattern": []}
         for h in range(H):
             q = qkv[:, h * D:(h + 1) * D]                                  # (T,D)
             k = qkv[:, C + h * D:C + (h + 1) * D]
             v = qkv[:, 2 * C + h * D:2 * C + (h + 1) * D]
             scores = (q @ k.T) / math.sqrt(D)                              # (T,T)
             scores = scores.masked_fill(~causal, float("-inf"))
-            heads.append(torch.softmax(scores, dim=-1) @ v)                # (T,D)
+            pattern = torch.softmax(scores, dim=-1)
+            heads.append(pattern @ v)                                      # (T,D)
+            for site, t in (("q", q), ("k", k), ("v", v), ("pattern", pattern)):
+                sites[site].append(t)
         y = torch.cat(heads, dim=1)                                        # (T,C)
-        x = x + y @ P(p + "attn.c_proj.weight") + P(p + "attn.c_proj.bias")
+        if record is not None:
+            for site, ts in sites.items():
+                rec["attn.%s@L%d" % (site, l)] = torch.stack(ts)           # (H,T,D) or (H,T,T)
+            rec["attn.z@L%d" % l] = torch.stack(heads)                     # (H,T,D)
+            rec["attn.out@L%d" % l] = R(y) @ P(p + "attn.c_proj.weight") + P(p + "attn.c_proj.bias")
+        x = x + R(y) @ P(p + "attn.c_proj.weight") + P(p + "attn.c_proj.bias")
+        rec["resid_mid@L%d" % l] = x
         m = layer_norm(x, P(p + "ln_2.weight"), P(p + "ln_2.bias"), cfg["eps"])
-        m = gelu_new(m @ P(p + "mlp.c_fc.weight") + P(p + "mlp.c_fc.bias"))  # (T,4C)
-        x = x + m @ P(p + "mlp.c_proj.weight") + P(p + "mlp.c_proj.bias")
+        rec["ln2.out@L%d" % l] = m
+        pre = R(m) @ P(p + "mlp.c_fc.weight") + P(p + "mlp.c_fc.bias")    # (T,4C)
+        m = gelu_new(pre)
+        rec["mlp.pre@L%d" % l], rec["mlp.post@L%d" % l] = pre, m
+        if record is not None:
+            rec["mlp.out@L%d" % l] = R(m) @ P(p + "mlp.c_proj.weight") + P(p + "mlp.c_proj.bias")
+        x = x + R(m) @ P(p + "mlp.c_proj.weight") + P(p + "mlp.c_proj.bias")
+        rec["resid_post@L%d" % l] = x
     x = layer_norm(x, P("ln_f.weight"), P("ln_f.bias"), cfg["eps"])
+    rec["lnf.out"] = x
     head = P("wte.weight") if params["head_tied"] else P("head")
-    return x @ head.T                                                      # (T,V)
+    logits = R(x) @ head.T                                                 # (T,V)
+    rec["logits"] = logits
+    return logits
 
 
 def parse_ids(text):
@@ -290,14 +335,22 @@ def main(argv):
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--ids", help="comma-separated token ids")
     src.add_argument("--ids-file", help="file of token ids separated by whitespace or commas")
-    ap.add_argument("--out", required=True, help="float32 .npy of shape (T, V)")
+    ap.add_argument("--out", help="float32 .npy of shape (T, V)")
+    ap.add_argument("--dump", metavar="NPZ_OR_DIR",
+                    help="write every named intermediate: one .npz if the path ends in .npz, "
+                    "else a directory of SITE.npy files")
     ap.add_argument("--zero", action="append", default=[], metavar="SPEC", help="zero-ablate a weight slice")
     ap.add_argument("--with-bias", action="store_true", help="--zero also zeroes the matching bias slice")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ap.add_argument("--round-bf16", action="store_true",
                     help="round the weight matrices (wte, c_attn, c_proj, c_fc, and an untied head) to bfloat16 "
                     "first, with torch's own rounding: what lesion --weights bf16 computes with")
+    ap.add_argument("--round-activations-bf16", action="store_true",
+                    help="also round the input of every weight product to bfloat16 (with --round-bf16: what "
+                    "lesion --weights bf16 --compute bf16 computes for 4 or more positions)")
     args = ap.parse_args(argv)
+    if args.out is None and args.dump is None:
+        ap.error("give --out, --dump or both")
     torch.set_num_threads(1)
     try:
         if args.ids is not None:
@@ -310,13 +363,17 @@ def main(argv):
             round_matrices_bf16(params)
         for spec in args.zero:
             apply_zero(cfg, params, spec, args.with_bias)
+        record = {} if args.dump else None
         with torch.no_grad():
-            logits = forward(cfg, params, ids, getattr(torch, args.dtype))
+            logits = forward(cfg, params, ids, getattr(torch, args.dtype), record, args.round_activations_bf16)
+        if args.dump:
+            reference_common.write_dump(args.dump, record)
     except (RefError, OSError, KeyError, ValueError) as e:
         print("reference_gpt2: %s" % e, file=sys.stderr)
         return 1
-    with open(args.out, "wb") as f:  # exactly this path (np.save(str) would append .npy)
-        np.save(f, logits.numpy().astype(np.float32))
+    if args.out:
+        with open(args.out, "wb") as f:  # exactly this path (np.save(str) would append .npy)
+            np.save(f, logits.numpy().astype(np.float32))
     return 0
 
 

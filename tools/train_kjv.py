@@ -68,6 +68,7 @@ class Attention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.n_head = cfg["n_head"]
+        self.pdrop = cfg["resid_pdrop"]  # no dropout on the attention weights: it blurs the patterns we measure
         self.c_attn = Conv1D(cfg["n_embd"], 3 * cfg["n_embd"])
         self.c_proj = Conv1D(cfg["n_embd"], cfg["n_embd"])
         n = cfg["n_ctx"]
@@ -83,17 +84,18 @@ class Attention(nn.Module):
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d_head))  # (B,H,T,T)
         att = att.masked_fill(~self.mask[:T, :T], float("-inf")).softmax(dim=-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, C)
-        return self.c_proj(y)
+        return F.dropout(self.c_proj(y), self.pdrop, self.training)
 
 
 class MLP(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.c_fc = Conv1D(cfg["n_embd"], 4 * cfg["n_embd"])
+        self.pdrop = cfg["resid_pdrop"]
         self.c_proj = Conv1D(4 * cfg["n_embd"], cfg["n_embd"])
 
     def forward(self, x):
-        return self.c_proj(gelu_new(self.c_fc(x)))
+        return F.dropout(self.c_proj(gelu_new(self.c_fc(x))), self.pdrop, self.training)
 
 
 class Block(nn.Module):
@@ -115,6 +117,7 @@ class GPT2(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.wte = nn.Embedding(cfg["vocab_size"], cfg["n_embd"])
+        self.pdrop = cfg["embd_pdrop"]
         self.wpe = nn.Embedding(cfg["n_positions"], cfg["n_embd"])
         self.h = nn.ModuleList(Block(cfg) for _ in range(cfg["n_layer"]))
         self.ln_f = nn.LayerNorm(cfg["n_embd"], eps=cfg["layer_norm_epsilon"])
@@ -134,18 +137,18 @@ class GPT2(nn.Module):
 
     def forward(self, idx):  # idx (B,T) -> logits (B,T,V)
         T = idx.shape[1]
-        x = self.wte(idx) + self.wpe(torch.arange(T, device=idx.device))
+        x = F.dropout(self.wte(idx) + self.wpe(torch.arange(T, device=idx.device)), self.pdrop, self.training)
         for block in self.h:
             x = block(x)
         return self.ln_f(x) @ self.wte.weight.t()
 
 
-def make_config(vocab_size, eot_id):
+def make_config(vocab_size, eot_id, n_layer=12, n_head=12, n_embd=192, n_ctx=256, pdrop=0.0):
     return {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"],
-            "n_layer": 12, "n_head": 12, "n_embd": 192, "n_positions": 256, "n_ctx": 256,
+            "n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, "n_positions": n_ctx, "n_ctx": n_ctx,
             "vocab_size": vocab_size, "layer_norm_epsilon": 1e-5,
             "activation_function": "gelu_new", "bos_token_id": eot_id, "eos_token_id": eot_id,
-            "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}
+            "resid_pdrop": pdrop, "embd_pdrop": pdrop, "attn_pdrop": 0.0}
 
 
 def save_model(model, out_dir, meta):
@@ -245,6 +248,48 @@ def lr_at(step, args):
     return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1.0 + math.cos(math.pi * min(1.0, frac)))
 
 
+# Arguments that define the trajectory: a resumed run must use the same values,
+# or its weights would not be those of one uninterrupted run.
+TRAJECTORY_ARGS = ("steps", "batch", "lr", "min_lr", "warmup", "weight_decay", "seed",
+                   "n_layer", "n_head", "n_embd", "n_ctx", "dropout", "threads", "gelu", "autocast")
+
+
+def save_state(path, model, opt, gen, step, args, elapsed):
+    """Everything needed to continue the same trajectory, written atomically:
+    weights, AdamW moments, the window-sampling generator, torch's global RNG,
+    the step and the arguments that define the run."""
+    state = {"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
+             "torch_rng": torch.get_rng_state(), "step": step, "elapsed_secs": elapsed,
+             "args": {k: getattr(args, k) for k in TRAJECTORY_ARGS}}
+    torch.save(state, path + ".tmp")
+    with open(path + ".tmp", "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+
+
+def heldout_by_position(model, windows, batch, n_ctx):
+    """Mean held-out loss (nats) per position over the full-length windows in
+    `windows`, and the in-context score: loss over the last quarter of the
+    positions minus loss over positions 16..32 (0-based; negative = later
+    tokens, with more context, are predicted better)."""
+    full = [w for w in windows if len(w[0]) == n_ctx]
+    sums = torch.zeros(n_ctx, dtype=torch.float64)
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(full), batch):
+            g = full[i:i + batch]
+            x = torch.stack([w[0] for w in g])
+            y = torch.stack([w[1] for w in g])
+            logits = model(x)
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+            sums += nll.view(len(g), n_ctx).sum(0).double()
+    model.train()
+    per_pos = sums / max(1, len(full))
+    late = per_pos[n_ctx - n_ctx // 4:].mean().item()
+    early = per_pos[16:33].mean().item()
+    return per_pos, late - early
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="build/kjv", help="dir with train.txt, heldout.txt, vocab.json, merges.txt")
@@ -258,20 +303,37 @@ def main():
     ap.add_argument("--min-lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--n-layer", type=int, default=12)
+    ap.add_argument("--n-head", type=int, default=12)
+    ap.add_argument("--n-embd", type=int, default=192)
+    ap.add_argument("--n-ctx", type=int, default=256)
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="GPT-2's dropout (embeddings, attention weights, residual branches) while training")
+    ap.add_argument("--gelu", choices=("formula", "fused"), default="fused",
+                    help="gelu_new written out (5 elementwise ops) or torch's fused tanh GELU (the same function)")
+    ap.add_argument("--autocast", choices=("off", "bf16"), default="off",
+                    help="bf16: matmuls in bfloat16 under torch.cpu.amp.autocast (weights stay fp32)")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-windows", type=int, default=32, help="held-out windows in the periodic eval")
-    ap.add_argument("--ckpt-every", type=int, default=100)
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0,
+                    help="write OUT/train_state.pt (and model.safetensors) at least this often")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from OUT/train_state.pt: the same trajectory as one uninterrupted run")
     ap.add_argument("--seed", type=int, default=1337)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bench", type=int, default=0, help="time this many steps and exit, writing nothing")
+    ap.add_argument("--no-final", action="store_true", help="skip the final full evaluation and samples (tests)")
     args = ap.parse_args()
 
+    global gelu_new
+    if args.gelu == "fused":
+        gelu_new = lambda x: F.gelu(x, approximate="tanh")  # noqa: E731
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     tok = bpe_train.Tokenizer.load(args.data)
     eot = tok.vocab[bpe_train.EOT]
-    cfg = make_config(len(tok.vocab), eot)
+    cfg = make_config(len(tok.vocab), eot, args.n_layer, args.n_head, args.n_embd, args.n_ctx, args.dropout)
     train_ids = torch.from_numpy(load_tokens(args.data, tok, "train.txt"))
     held_ids = load_tokens(args.data, tok, "heldout.txt")
     with open(os.path.join(args.data, "heldout.txt"), "rb") as f:
@@ -284,9 +346,10 @@ def main():
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8, foreach=True)
     gen = torch.Generator().manual_seed(args.seed)
     T = cfg["n_ctx"]
+    autocast = torch.cpu.amp.autocast(enabled=args.autocast == "bf16", dtype=torch.bfloat16)
     print("params %d, train tokens %d, held-out tokens %d (%d bytes), threads %d"
           % (n_params, len(train_ids), len(held_ids), held_bytes, torch.get_num_threads()), flush=True)
 
@@ -297,8 +360,9 @@ def main():
         lr = lr_at(step, args)
         for g in opt.param_groups:
             g["lr"] = lr
-        logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        with autocast:
+            logits = model(x)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -311,54 +375,90 @@ def main():
             loss, _ = step_once(i)
             print("bench step %d: loss %.4f, %.2f s, %.0f tokens/s"
                   % (i, loss, time.time() - t0, args.batch * T / (time.time() - t0)), flush=True)
-        t0 = time.time()
-        nats, n = evaluate(model, windows, args.batch)
-        print("full held-out eval: %.1f s, loss %.4f" % (time.time() - t0, nats / n))
         return 0
 
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-        f.write("\n")
-    for name in ("vocab.json", "merges.txt", "heldout.txt"):
-        with open(os.path.join(args.data, name), "rb") as src, open(os.path.join(args.out, name), "wb") as dst:
-            dst.write(src.read())
-    log = open(os.path.join(args.out, "train_log.tsv"), "w")
-    log.write("step\ttrain_loss\tlr\ttokens_per_sec\telapsed_secs\theldout_loss\n")
-    log.write("# %s\n" % " ".join(sys.argv))
+    state_path = os.path.join(args.out, "train_state.pt")
+    log_path = os.path.join(args.out, "train_log.tsv")
+    first, elapsed_before = 0, 0.0
+    if args.resume:
+        state = torch.load(state_path)
+        saved = state["args"]
+        for k in TRAJECTORY_ARGS:
+            if saved.get(k) != getattr(args, k):
+                sys.exit("train_kjv: --resume with --%s %s, but %s was started with %s"
+                         % (k.replace("_", "-"), getattr(args, k), state_path, saved.get(k)))
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        first, elapsed_before = state["step"], state["elapsed_secs"]
+        # Keep the log lines up to the checkpoint; later ones are recomputed.
+        kept = []
+        with open(log_path) as f:
+            for line in f:
+                head = line.split("\t", 1)[0]
+                if line.startswith("#") or head == "step" or (head.isdigit() and int(head) <= first):
+                    kept.append(line)
+        log = open(log_path, "w")
+        log.writelines(kept)
+        log.write("# resumed at step %d: %s\n" % (first, " ".join(sys.argv)))
+        print("resumed from %s at step %d" % (state_path, first), flush=True)
+    else:
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+        for name in ("vocab.json", "merges.txt", "heldout.txt"):
+            with open(os.path.join(args.data, name), "rb") as src, open(os.path.join(args.out, name), "wb") as dst:
+                dst.write(src.read())
+        log = open(log_path, "w")
+        log.write("step\ttrain_loss\tlr\ttokens_per_sec\telapsed_secs\theldout_loss\tin_context\n")
+        log.write("# %s\n" % " ".join(sys.argv))
+    log.flush()
 
-    t_start = time.time()
-    t_last, step_last, loss_sum, loss_n = t_start, 0, 0.0, 0
+    t_start = time.time() - elapsed_before
+    t_last, step_last, loss_sum, loss_n = time.time(), first, 0.0, 0
+    t_ckpt = time.time()
     last = args.stop_after if 0 < args.stop_after < args.steps else args.steps
-    for step in range(last):
+    for step in range(first, last):
         loss, lr = step_once(step)
         loss_sum, loss_n = loss_sum + loss, loss_n + 1
         done = step + 1
         if done % args.log_every == 0 or done == last:
             now = time.time()
             tps = (done - step_last) * args.batch * T / (now - t_last)
-            held = ""
-            if done % args.eval_every == 0 and done != last:
+            held = ctx = ""
+            if done % args.eval_every == 0:
                 nats, n = evaluate(model, windows[:args.eval_windows], args.batch)
-                held = "%.4f" % (nats / n)
-            log.write("%d\t%.4f\t%.6g\t%.0f\t%.1f\t%s\n" % (done, loss_sum / loss_n, lr, tps, now - t_start, held))
+                _, score = heldout_by_position(model, windows[:args.eval_windows], args.batch, T)
+                held, ctx = "%.4f" % (nats / n), "%.4f" % score
+            log.write("%d\t%.4f\t%.6g\t%.0f\t%.1f\t%s\t%s\n"
+                      % (done, loss_sum / loss_n, lr, tps, now - t_start, held, ctx))
             log.flush()
-            print("step %d/%d loss %.4f lr %.3g %.0f tok/s %.0fs held %s"
-                  % (done, args.steps, loss_sum / loss_n, lr, tps, now - t_start, held or "-"), flush=True)
+            print("step %d/%d loss %.4f lr %.3g %.0f tok/s %.0fs held %s ctx %s"
+                  % (done, args.steps, loss_sum / loss_n, lr, tps, now - t_start, held or "-", ctx or "-"),
+                  flush=True)
             t_last, step_last, loss_sum, loss_n = time.time(), done, 0.0, 0
-        if done % args.ckpt_every == 0 and done != last:
-            save_model(model, args.out, {"step": done})
+        if time.time() - t_ckpt >= args.ckpt_minutes * 60 or done == last:
+            t0 = time.time()
+            save_state(state_path, model, opt, gen, done, args, t0 - t_start)
+            save_model(model, args.out, {"step": str(done)})
+            t_ckpt = time.time()
+            t_last += t_ckpt - t0  # checkpoint time is not training throughput
 
     train_secs = time.time() - t_start
+    if args.no_final:
+        log.close()
+        return 0
     nats, n = evaluate(model, windows, args.batch)
+    per_pos, score = heldout_by_position(model, windows, args.batch, T)
     bpb = nats / math.log(2) / held_bytes
-    save_model(model, args.out, {"step": last})
     log.write("# final: steps %d, train_secs %.0f, heldout_loss %.4f nats/token over %d tokens, "
-              "heldout_nats %.1f, heldout_bytes %d, bits_per_byte %.4f\n"
-              % (last, train_secs, nats / n, n, nats, held_bytes, bpb))
+              "heldout_nats %.1f, heldout_bytes %d, bits_per_byte %.4f, in_context %.4f\n"
+              % (last, train_secs, nats / n, n, nats, held_bytes, bpb, score))
     log.close()
-    print("final held-out: %.4f nats/token over %d tokens, %.4f bits/byte over %d bytes; trained %.0f s"
-          % (nats / n, n, bpb, held_bytes, train_secs), flush=True)
+    print("final held-out: %.4f nats/token over %d tokens, %.4f bits/byte over %d bytes, in-context %.4f; "
+          "trained %.0f s" % (nats / n, n, bpb, held_bytes, score, train_secs), flush=True)
     write_samples(model, tok, os.path.join(args.out, "samples_torch.txt"), args.seed)
     print("wrote", args.out, flush=True)
     return 0

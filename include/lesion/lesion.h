@@ -19,7 +19,7 @@
  *   SELECTOR  = [ "L" LIST | "all" ] [ "H" LIST ] [ "D" LIST ]    (in that order, no spaces)
  *   LIST      = ITEM { "," ITEM },  ITEM = N | N "-" N            (inclusive, ascending)
  *
- *   component  tensor (HF layout, (rows, cols))     what H / D select
+ *   component  GPT-2 tensor (rows, cols)          what H / D select
  *   attn.q     h.l.attn.c_attn.weight (C,3C)        cols 0..C-1; head h: cols h*D..h*D+D-1
  *   attn.k       same tensor                        cols C..2C-1; head h: C+h*D..
  *   attn.v       same tensor                        cols 2C..3C-1; head h: 2C+h*D..
@@ -28,16 +28,30 @@
  *   mlp.proj   h.l.mlp.c_proj.weight (4C,C)         D: output dims = columns
  *   ln1, ln2   h.l.ln_1/ln_2.weight (C)             D: elements
  *   lnf        ln_f.weight (C)                      D: elements (model-wide: no layer)
- *   wte        wte.weight (V,C)                     D: columns = embedding dims (model-wide)
+ *   wte        wte.weight (V,C)                     D: columns = embedding dims (model-wide);
+ *              both of its uses: token lookup and, tied, the output head
+ *   wte.in     wte.weight, the token lookup only    D: as wte (the head keeps the clean matrix)
+ *   wte.out    the output head only (lm_head)       D: as wte (the lookup keeps the clean matrix)
  *   wpe        wpe.weight (n_ctx,C)                 D: columns (model-wide)
+ *   head       an untied output matrix (V,C)        D: columns = its input dims (model-wide)
  *
- * Per-layer components need an explicit layer selector (L... or all);
- * model-wide ones take none. H is valid on attn.* only, D on the others
- * except attn.*, and never together with H. Examples: attn.q@L0,
- * attn.q@L0-3, attn.q@L0,4,7, attn.q@all, attn.q@L5H2,7, attn.q@L3-5H0-3,
- * mlp.fc@L2D100-199, wte@D0-63, lnf. Lists may mix ranges (L0-2,5); an index
- * listed twice, a reversed range, an out-of-range index and any other
- * character are errors, each a one-line message that says what is valid.
+ * The same names mean the same parts of every family (src/lesion/rects.c
+ * derives the slices from the architecture table):
+ *   Llama, Mistral, Qwen2 (weights stored (out, in)):
+ *     attn.q  q_proj.weight rows; head h: rows h*D..h*D+D-1
+ *     attn.k, attn.v  k_proj / v_proj rows; H selects KEY/VALUE heads
+ *             (0..num_key_value_heads-1) under grouped-query attention
+ *     attn.o  o_proj.weight COLUMNS h*D.. (what reads query head h)
+ *     mlp.gate, mlp.up  gate_proj / up_proj rows (D: hidden units)
+ *     mlp.down          down_proj rows (D: output dims)
+ *     ln1, ln2, lnf     input_layernorm, post_attention_layernorm, model.norm
+ *     wte               embed_tokens; head: lm_head (untied models only)
+ *   GPT-NeoX (Pythia): attn.q/k/v are rows of the fused query_key_value,
+ *     interleaved per head: head h's Q rows 3hD..3hD+D-1, K the next D, V
+ *     the D after; attn.o columns of attention.dense; mlp.fc / mlp.proj rows
+ *     of dense_h_to_4h / dense_4h_to_h; head: embed_out.
+ * A component the family lacks (mlp.gate on GPT-2, wpe on Llama, head on a
+ * tied model) is an error that lists what the model has.
  *
  * ---- bias ------------------------------------------------------------------
  *
@@ -99,10 +113,22 @@
  * (default 1), e.g. "torch:8". torch seeds mt19937 with the seed's low 32
  * bits, so seeds S and S + 2^32 give the same noise. Only gauss (and the
  * modes that draw nothing: zero, mean, scale) can use it.
+ *
+ * rng "torch-stream" (kernel as "torch", ":T" as there): the same draws,
+ * but the generator is seeded once per overlay (on its first draw after a
+ * reset) and each block continues the stream, in the order the blocks are
+ * applied (layer by layer within a spec, spec by spec), as a notebook does:
+ *     torch.manual_seed(seed)
+ *     for block in blocks: block[:] = torch.randn(block.shape) * block.std() + block.mean()
+ * With "torch" every block restarts at manual_seed(seed), so the blocks of
+ * attn.q@L0-11 all get the same standardised noise; with "torch-stream"
+ * each gets its own.
  */
 #ifndef LESION_LESION_H
 #define LESION_LESION_H
 #include <lesion.h>
+
+#pragma GCC visibility push(default) /* public API: see lesion.h */
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,11 +148,41 @@ typedef enum ls_component {
     LS_COMP_LNF,
     LS_COMP_WTE,
     LS_COMP_WPE,
+    LS_COMP_WTE_IN,  /* the tied embedding's input use only (the token lookup) */
+    LS_COMP_WTE_OUT, /* the tied embedding's output use only (the logits head) */
+    LS_COMP_MLP_GATE,
+    LS_COMP_MLP_UP,
+    LS_COMP_MLP_DOWN,
+    LS_COMP_HEAD,
     LS_COMP_COUNT
 } ls_component;
 
-/* "attn.q", ..., "wpe". */
+/* "attn.q", ..., "head". */
 const char *ls_component_name(ls_component c);
+/* The component named by name[0..len); -1 if none. */
+int ls_component_parse(const char *name, size_t len, ls_component *out);
+/* Whether it has one tensor per layer (else model-wide), heads (attn.*),
+ * and how many D indices it has (0 for attn.*, which select heads). */
+int ls_component_per_layer(ls_component c);
+int ls_component_has_heads(ls_component c);
+int ls_component_dims(ls_component c, const ls_config *cfg);
+
+/* Where a component lives on one family (rects.c): its weight role (a
+ * layer role when per_layer, else a model-wide id) and bias role (-1:
+ * none), and along which axis of the stored 2-D view its units lie. */
+typedef struct ls_comp_geom {
+    int role, bias, per_layer;
+    int units_are_rows;  /* 1: the selected units are rows of the tensor; 0: columns */
+    int64_t n_units;     /* units a D selector can name (heads: unused) */
+    int heads;           /* 0: no H selector; else how many heads H can name (query or key/value heads) */
+    int64_t head_base, head_stride, head_width; /* head h = units [base + h*stride, + width) */
+    int input_side;      /* attn.o: heads are the matrix's input units */
+    int bias_whole;      /* the bias is shared by all heads: only a lesion of every head takes it */
+    int embed_dims;      /* an embedding-like table: D selects columns */
+} ls_comp_geom;
+
+/* The geometry of comp on cfg's family; -1 when the family lacks it. */
+int ls_component_geometry(const ls_config *cfg, ls_component comp, ls_comp_geom *g);
 
 /* At most this many list items per axis (before merging). */
 #define LS_SPEC_MAX_RANGES 128
@@ -144,6 +200,19 @@ typedef struct ls_spec {
     ls_index_set dims;   /* empty means all dims (the whole tensor) */
 } ls_spec;
 
+/* Scans an index LIST at text[*pos] (advancing *pos): sorted, merged,
+ * each index < max ("layer", "this model has layers 0-11" name the axis in
+ * messages; letter is the selector before the list, ' ' for a bare list).
+ * On error writes a one-line message to msg and returns -1. Shared by the
+ * spec and activation-site grammars. */
+int ls_index_list_scan(const char *text, size_t *pos, int max, const char *what, const char *range_msg, char letter,
+                       ls_index_set *set, char *msg, size_t cap);
+/* Whether set holds i. */
+int ls_index_set_has(const ls_index_set *s, int i);
+/* Parses a bare LIST ("0-3,5") of indices 0..max-1 into out; what names
+ * the axis in messages ("layer"). */
+int ls_index_list_parse(ls_index_set *out, const char *text, int max, const char *what, ls_error *err);
+
 /* Parses text against cfg (for ranges). On error the message names the
  * spec and says what is valid. */
 int ls_spec_parse(ls_spec *out, const ls_config *cfg, const char *text, ls_error *err);
@@ -156,7 +225,7 @@ int ls_spec_format(const ls_spec *s, char *buf, size_t cap);
 
 typedef enum ls_mode { LS_MODE_GAUSS, LS_MODE_UNIFORM, LS_MODE_ZERO, LS_MODE_MEAN, LS_MODE_SHUFFLE, LS_MODE_SCALE } ls_mode;
 typedef enum ls_match { LS_MATCH_TENSOR, LS_MATCH_HEAD } ls_match;
-typedef enum ls_rng { LS_RNG_PHILOX, LS_RNG_TORCH, LS_RNG_TORCH_AVX512, LS_RNG_TORCH_SCALAR } ls_rng;
+typedef enum ls_rng { LS_RNG_PHILOX, LS_RNG_TORCH, LS_RNG_TORCH_AVX512, LS_RNG_TORCH_SCALAR, LS_RNG_TORCH_STREAM } ls_rng;
 
 typedef struct ls_lesion {
     ls_spec spec;
@@ -243,4 +312,5 @@ const ls_slice_stats *ls_overlay_stats(const ls_overlay *ov, int *n);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

@@ -1,6 +1,6 @@
 /* cmd_generate.c: `lesion generate`: a continuation of a prompt, clean or lesioned. */
 #include "cli/commands.h"
-#include "cli/weights.h"
+#include "cli/interventions.h"
 
 #include <cJSON.h>
 #include <stdlib.h>
@@ -13,9 +13,10 @@ static const cli_opt opts[] = {
     {"tokens", "N", "new tokens to generate (default 48)"},
     {"temperature", "T", "0 = greedy (default), otherwise sample at this temperature"},
     {"top-k", "K", "sample only among the K most likely tokens (default off)"},
-    {"top-p", "P", "nucleus sampling mass (default 1 = off)"},
+    {"top-p", "P", "nucleus sampling: keep the most likely tokens up to this mass, in (0, 1] (default 1 = all)"},
     {"seed", "S", "sampling seed (default 0): same seed, same text, any thread count"},
     {"json", NULL, "print {\"text\":..., \"ids\":[...]} instead of the text"},
+    CLI_INTERVENTION_OPTS,
     CLI_LESION_OPTS,
     {0},
 };
@@ -32,6 +33,8 @@ int cmd_generate(int argc, char **argv) {
         cli_int(&a, "seed", 0, 0, INT64_MAX, &seed) || cli_float(&a, "temperature", 0, 0, 100, &temp) ||
         cli_float(&a, "top-p", 1, 0, 1, &top_p) || cli_threads(&a, &threads))
         return 2;
+    /* 0 would keep no token at all; it used to mean "off", while 1e-6 meant greedy. */
+    if (!(top_p > 0)) return cli_error(a.cmd, 2, "--top-p: \"%s\" is not in (0, 1] (1 keeps every token)", cli_str(&a, "top-p", ""));
     char *prompt;
     size_t prompt_len;
     if ((rc = cli_read_text_or_file(&a, "prompt", NULL, &prompt, &prompt_len))) return rc;
@@ -45,6 +48,7 @@ int cmd_generate(int argc, char **argv) {
     }
     const ls_config *cfg = ls_model_config(model);
     cli_weights w = {0};
+    cli_interventions ci = {0};
     int32_t *ids = NULL, *out = NULL;
     size_t n_ids = 0;
     ls_state *st = NULL;
@@ -52,7 +56,7 @@ int cmd_generate(int argc, char **argv) {
     size_t text_len;
     int n_out = 0;
     if ((rc = cli_weights_build(&a, model, &w))) goto done;
-    if (ls_tokenizer_encode(tok, prompt, prompt_len, &ids, &n_ids, &err) != 0) {
+    if (ls_tokenizer_encode_input(tok, prompt, prompt_len, &ids, &n_ids, &err) != 0) {
         rc = cli_error(a.cmd, 2, "--prompt: %s", err.msg);
         goto done;
     }
@@ -70,6 +74,10 @@ int cmd_generate(int argc, char **argv) {
         rc = cli_error(a.cmd, 1, "%s", out ? err.msg : "out of memory");
         goto done;
     }
+    /* A patch source matches the prompt; generated positions past it are left alone. */
+    if ((rc = cli_interventions_build(&a, model, tok, &w, (int)n_ids, threads, &ci)) ||
+        (rc = cli_interventions_install(&a, &ci, st)))
+        goto done;
     ls_sampler sp = {.temperature = (float)temp, .top_k = (int)top_k, .top_p = (float)top_p, .seed = (uint64_t)seed};
     if (ls_generate(st, &w.view, ids, (int)n_ids, (int)n_new, &sp, -1, out, &n_out, &err) != 0 ||
         ls_tokenizer_decode(tok, out, (size_t)n_out, &text, &text_len, &err) != 0) {
@@ -96,6 +104,7 @@ done:
     free(ids);
     free(prompt);
     ls_state_free(st);
+    cli_interventions_free(&ci);
     cli_weights_free(&w);
     ls_tokenizer_free(tok);
     ls_model_close(model);

@@ -4,6 +4,7 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <string.h>
 
 static const cli_opt opts[] = {
     CLI_MODEL_OPTS,
@@ -36,9 +37,15 @@ int cmd_inspect(int argc, char **argv) {
     const ls_config *c = ls_model_config(model);
     int json = cli_has(&a, "json");
     cJSON *o = cJSON_CreateObject(), *tensors = NULL;
+    int name_width = 28;
     if (json) {
         cJSON *cfg = cJSON_AddObjectToObject(o, "config");
+        cJSON_AddStringToObject(cfg, "model_type", ls_arch_name(c->arch));
         cJSON_AddNumberToObject(cfg, "n_layer", c->n_layer);
+        cJSON_AddNumberToObject(cfg, "n_kv_head", c->n_kv_head);
+        cJSON_AddNumberToObject(cfg, "d_head", c->d_head);
+        cJSON_AddNumberToObject(cfg, "n_ff", c->n_ff);
+        cJSON_AddBoolToObject(cfg, "tied_head", c->tied_head);
         cJSON_AddNumberToObject(cfg, "n_head", c->n_head);
         cJSON_AddNumberToObject(cfg, "n_embd", c->n_embd);
         cJSON_AddNumberToObject(cfg, "n_ctx", c->n_ctx);
@@ -48,13 +55,22 @@ int cmd_inspect(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "parameters", (double)ls_model_param_count(model));
         tensors = cJSON_AddArrayToObject(o, "tensors");
     } else {
-        printf("model       %s\nlayers %d, heads %d, width %d, context %d, vocabulary %d, eps %g\nparameters  %lld\n\n",
-               ls_model_dir(model), c->n_layer, c->n_head, c->n_embd, c->n_ctx, c->vocab_size, (double)c->ln_eps,
+        printf("model       %s (%s)\nlayers %d, heads %d (key/value heads %d, size %d), width %d, MLP width %d, "
+               "context %d, vocabulary %d, eps %g%s\nparameters  %lld\n\n",
+               ls_model_dir(model), ls_arch_name(c->arch), c->n_layer, c->n_head, c->n_kv_head, c->d_head, c->n_embd,
+               c->n_ff, c->n_ctx, c->vocab_size, (double)c->ln_eps, c->tied_head ? ", tied output" : "",
                (long long)ls_model_param_count(model));
-        printf("%-28s %-14s %-5s %12s %12s\n", "tensor", "shape", "dtype", "mean", "std");
+        for (ls_tensor_id id = 0; id < ls_tensor_count(c); id++) {
+            int len = (int)strlen(ls_model_tensor_info(model, id)->name);
+            if (len > name_width) name_width = len;
+        }
+        printf("%-*s %-14s %-5s %12s %12s\n", name_width, "tensor", "shape", "dtype", "mean", "std");
     }
     for (ls_tensor_id id = 0; id < ls_tensor_count(c); id++) {
         const ls_tensor_info *ti = ls_model_tensor_info(model, id);
+        if (!ti->n_elems) continue; /* the family has no such tensor */
+        /* A tied output is the embedding: shown only once a lesion separates them. */
+        if (ti->alias_of >= 0 && w.view.t[id] == w.view.t[ti->alias_of]) continue;
         double mean, std;
         tensor_stats(w.view.t[id], ti->n_elems, &mean, &std);
         char shape[48];
@@ -72,7 +88,7 @@ int cmd_inspect(int argc, char **argv) {
             cJSON_AddBoolToObject(t, "lesioned", lesioned);
             cJSON_AddItemToArray(tensors, t);
         } else {
-            printf("%-28s %-14s %-5s %12.6f %12.6f%s\n", ti->name, shape, ls_dtype_name(ti->dtype), mean, std,
+            printf("%-*s %-14s %-5s %12.6f %12.6f%s\n", name_width, ti->name, shape, ls_dtype_name(ti->dtype), mean, std,
                    lesioned ? "  (lesioned)" : "");
         }
     }

@@ -1,6 +1,6 @@
 /* cmd_logits.c: `lesion logits`: every position's logits as float32 .npy (T, V). */
 #include "cli/commands.h"
-#include "cli/weights.h"
+#include "cli/interventions.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@ static const cli_opt opts[] = {
     {"ids", "1,2,3", "token ids to run"},
     {"prompt", "TEXT", "text to tokenize and run (instead of --ids)"},
     {"out", "FILE.npy", "where to write the float32 array of shape (T, vocab) (required)"},
+    CLI_INTERVENTION_OPTS,
     CLI_LESION_OPTS,
     {0},
 };
@@ -31,20 +32,21 @@ int cmd_logits(int argc, char **argv) {
     if (cli_has(&a, "ids") && (rc = cli_parse_ids(a.cmd, cli_str(&a, "ids", ""), &ids, &n))) return rc;
     ls_model *model;
     ls_tokenizer *tok = NULL;
-    if ((rc = cli_open_model(&a, &model, cli_has(&a, "prompt") ? &tok : NULL))) {
+    if ((rc = cli_open_model(&a, &model, cli_has(&a, "prompt") || cli_interventions_need_tokenizer(&a) ? &tok : NULL))) {
         free(ids);
         return rc;
     }
     ls_error err;
     const ls_config *cfg = ls_model_config(model);
     cli_weights w = {0};
+    cli_interventions ci = {0};
     ls_state *st = NULL;
     float *logits = NULL;
     if ((rc = cli_weights_build(&a, model, &w))) goto done;
-    if (tok) {
+    if (cli_has(&a, "prompt")) {
         const char *p = cli_str(&a, "prompt", "");
         size_t k;
-        if (ls_tokenizer_encode(tok, p, strlen(p), &ids, &k, &err) != 0) {
+        if (ls_tokenizer_encode_input(tok, p, strlen(p), &ids, &k, &err) != 0) {
             rc = cli_error(a.cmd, 2, "--prompt: %s", err.msg);
             goto done;
         }
@@ -63,6 +65,9 @@ int cmd_logits(int argc, char **argv) {
         rc = cli_error(a.cmd, 1, "%s", logits ? err.msg : "out of memory");
         goto done;
     }
+    if ((rc = cli_interventions_build(&a, model, tok, &w, n, threads, &ci)) ||
+        (rc = cli_interventions_install(&a, &ci, st)))
+        goto done;
     if (ls_forward(st, &w.view, ids, 1, n, 0, logits, LS_LOGITS_ALL, &err) != 0) {
         rc = cli_error(a.cmd, 2, "%s", err.msg);
         goto done;
@@ -73,6 +78,7 @@ done:
     free(logits);
     free(ids);
     ls_state_free(st);
+    cli_interventions_free(&ci);
     cli_weights_free(&w);
     ls_tokenizer_free(tok);
     ls_model_close(model);

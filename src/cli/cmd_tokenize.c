@@ -9,13 +9,14 @@ static const cli_opt tok_opts[] = {
     CLI_MODEL_OPTS,
     {"text", "TEXT", "text to tokenize"},
     {"file", "F", "file to tokenize (instead of --text)"},
+    {"bos", NULL, "prepend what the tokenizer puts before a text (Llama's <s>), as the commands that run the model do"},
     {"json", NULL, "print {\"ids\":[...]} instead of comma-separated ids"},
     {0},
 };
 
 int cmd_tokenize(int argc, char **argv) {
     cli_args a;
-    int rc = cli_parse(&a, "tokenize", "Prints the GPT-2 BPE token ids of --text or --file.", tok_opts, argc, argv);
+    int rc = cli_parse(&a, "tokenize", "Prints the token ids of --text or --file.", tok_opts, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     char *text;
     size_t len;
@@ -30,7 +31,7 @@ int cmd_tokenize(int argc, char **argv) {
     }
     int32_t *ids;
     size_t n;
-    if (ls_tokenizer_encode(tok, text, len, &ids, &n, &err) != 0) {
+    if ((cli_has(&a, "bos") ? ls_tokenizer_encode_input : ls_tokenizer_encode)(tok, text, len, &ids, &n, &err) != 0) {
         rc = cli_error(a.cmd, 1, "%s: %s", cli_str(&a, "file", "--text"), err.msg);
     } else if (cli_has(&a, "json")) {
         cJSON *o = cJSON_CreateObject();

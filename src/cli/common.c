@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <libgen.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,10 +43,26 @@ int cli_model_dir(const cli_args *a, char *out, size_t n) {
     return 0;
 }
 
+/* CPUs this process may run on (its affinity mask: taskset, cgroups, a
+ * container's limit), not the machine's count. */
+static int usable_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 int cli_threads(const cli_args *a, int *out) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int cpus = usable_cpus();
     long long v;
-    if (cli_int(a, "threads", cores > 0 ? cores : 1, 1, 1024, &v)) return 2;
+    if (cli_int(a, "threads", cpus, 1, 1024, &v)) return 2;
+    /* More threads than CPUs only makes the fixed work shares wait for each
+     * other (measured: 1000 threads ran 250x slower); say so and cap. */
+    if (v > cpus) {
+        fprintf(stderr, "lesion %s: --threads %lld: this process may run on %d CPU%s; using %d\n", a->cmd, v, cpus,
+                cpus == 1 ? "" : "s", cpus);
+        v = cpus;
+    }
     *out = (int)v;
     return 0;
 }
@@ -56,10 +73,17 @@ int cli_open_model(const cli_args *a, ls_model **model, ls_tokenizer **tok) {
     cli_model_dir(a, dir, sizeof dir);
     *model = NULL;
     const char *storage = cli_str(a, "weights", "f32");
+    const char *compute = cli_str(a, "compute", "f32");
     if (strcmp(storage, "f32") != 0 && strcmp(storage, "f32-copy") != 0 && strcmp(storage, "bf16") != 0)
         return cli_error(a->cmd, 2, "--weights %s: unknown storage (expected f32, f32-copy or bf16)", storage);
+    if (strcmp(compute, "f32") != 0 && strcmp(compute, "bf16") != 0)
+        return cli_error(a->cmd, 2, "--compute %s: unknown arithmetic (expected f32 or bf16)", compute);
+    int bf16_compute = strcmp(compute, "bf16") == 0;
+    if (bf16_compute && strcmp(storage, "bf16") != 0)
+        return cli_error(a->cmd, 2, "--compute bf16 needs --weights bf16 (the products multiply bf16 weights)");
     if (ls_model_open(model, dir, &err) != 0) return cli_error(a->cmd, 1, "%s", err.msg);
     if ((strcmp(storage, "bf16") == 0 && ls_model_store_bf16(*model, &err) != 0) ||
+        (bf16_compute && ls_model_compute_bf16(*model, &err) != 0) ||
         (strcmp(storage, "f32-copy") == 0 && ls_model_copy_f32(*model, &err) != 0)) {
         ls_model_close(*model);
         *model = NULL;
@@ -129,40 +153,7 @@ int cli_read_text_or_file(const cli_args *a, const char *text_opt, const char *f
     return cli_error(a->cmd, 2, "needs --%s TEXT", text_opt);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 (no overlongs, surrogates, or code points above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t k;
-    if (c >= 0x01 && c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) k = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return 0;
-    if (n < k || s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    return k;
-}
-
-char *cli_json_text(const char *s, size_t len) {
-    char *out = malloc(3 * len + 1), *o = out;
-    if (!out) return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(p + i, len - i);
-        if (k) {
-            memcpy(o, p + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
-            o += 3;
-            i++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
+char *cli_json_text(const char *s, size_t len) { return ls_utf8_repair(s, len); }
 
 void cli_print_json(void *cjson) {
     char *s = cJSON_PrintUnformatted(cjson);
@@ -171,4 +162,31 @@ void cli_print_json(void *cjson) {
         free(s);
     }
     cJSON_Delete(cjson);
+}
+
+int cli_input_ids(const cli_args *a, const ls_tokenizer *tok, const ls_config *cfg, int32_t **ids, int *n) {
+    *ids = NULL;
+    *n = 0;
+    ls_error err;
+    if (cli_has(a, "ids")) {
+        int rc = cli_parse_ids(a->cmd, cli_str(a, "ids", ""), ids, n);
+        if (rc) return rc;
+        for (int i = 0; i < *n; i++)
+            if ((*ids)[i] < 0 || (*ids)[i] >= cfg->vocab_size)
+                return cli_error(a->cmd, 2, "--ids: token id %d is outside the vocabulary (0..%d)", (*ids)[i],
+                                 cfg->vocab_size - 1);
+    } else {
+        char *text;
+        size_t len, k = 0;
+        int rc = cli_read_text_or_file(a, "prompt", "file", &text, &len);
+        if (rc) return rc;
+        rc = ls_tokenizer_encode_input(tok, text, len, ids, &k, &err);
+        free(text);
+        if (rc != 0) return cli_error(a->cmd, 2, "%s: %s", cli_has(a, "prompt") ? "--prompt" : cli_str(a, "file", ""), err.msg);
+        if (cli_has(a, "file") && k > (size_t)cfg->n_ctx) k = (size_t)cfg->n_ctx; /* a file: its first window */
+        *n = k > INT32_MAX ? INT32_MAX : (int)k;
+    }
+    if (*n < 1) return cli_error(a->cmd, 2, "the input is empty");
+    if (*n > cfg->n_ctx) return cli_error(a->cmd, 2, "%d tokens exceed the context length %d", *n, cfg->n_ctx);
+    return 0;
 }

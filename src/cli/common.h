@@ -9,23 +9,30 @@
 /* Options shared by every command that opens a model. */
 #define CLI_MODEL_OPTS                                                                                        \
     {"model", "DIR", "model directory in Hugging Face layout (default: the bundled models/kjv-gpt2)"},      \
-    {"threads", "N", "worker threads (default: all cores)"}
+    {"threads", "N", "worker threads (default and most: the CPUs this process may run on)"}
 
 /* The option of commands that run the model: how its matrices are stored. */
 #define CLI_WEIGHTS_OPT \
-    {"weights", "STORAGE", "f32 (default: mapped from the file), f32-copy (private 2 MiB pages: faster decode, slower start) or bf16 (half the memory, fp32 arithmetic)"}
+    {"weights", "STORAGE", "f32 (default: mapped from the file), f32-copy (private 2 MiB pages: faster decode, slower start) or bf16 (half the memory, fp32 arithmetic)"}, \
+    {"compute", "f32|bf16", "f32 (default), or bf16 with --weights bf16: activations rounded to bf16 in the weight products of 4+ rows (AVX512-BF16 where present; faster, less accurate: see docs/performance.md)"}
 
 /* Resolves the model directory: --model, else $LESION_MODEL, else the
  * bundled model next to the executable (../models/kjv-gpt2 from build/, or
  * ../share/lesion/models/kjv-gpt2 when installed). */
 int cli_model_dir(const cli_args *a, char *out, size_t n);
 
-/* Parses --threads (default: number of online cores). 0 ok, 2 usage error. */
+/* Parses --threads: default the CPUs this process may run on
+ * (sched_getaffinity); more is capped to that, with a one-line note. 0 ok,
+ * 2 usage error. */
 int cli_threads(const cli_args *a, int *out);
 
 /* Opens the model (and, if tok is not NULL, its tokenizer), in the storage
  * --weights asks for (commands without that option get f32). Prints the error. */
 int cli_open_model(const cli_args *a, ls_model **model, ls_tokenizer **tok);
+
+/* The one input sequence of --prompt, --ids or --file (the first context-
+ * length tokens of the file), checked against the model. 0 or the exit status. */
+int cli_input_ids(const cli_args *a, const ls_tokenizer *tok, const ls_config *cfg, int32_t **ids, int *n);
 
 /* Parses "1,2,3" (commas and/or whitespace) into a malloc'd id array. */
 int cli_parse_ids(const char *cmd, const char *s, int32_t **ids, int *n);

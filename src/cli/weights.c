@@ -48,7 +48,7 @@ void cli_weights_reset(cli_weights *w, const ls_model *m) {
 
 int cli_weights_build(const cli_args *a, const ls_model *m, cli_weights *out) {
     memset(out, 0, sizeof *out);
-    out->view = ls_model_weights(m);
+    out->view = out->clean = ls_model_weights(m);
     const char *specs[CLI_MAX_VALUES];
     int n = cli_all(a, "lesion", specs, CLI_MAX_VALUES);
     if (n == 0) {
@@ -80,9 +80,6 @@ void cli_weights_free(cli_weights *w) {
 
 void cli_weights_report(const cli_weights *w, const ls_model *m, void *json) {
     if (!w->overlay) return;
-    int n;
-    const ls_slice_stats *st = ls_overlay_stats(w->overlay, &n);
-    cJSON *arr = NULL;
     if (json) {
         cJSON *l = cJSON_AddObjectToObject(json, "lesion");
         cJSON *specs = cJSON_AddArrayToObject(l, "specs");
@@ -93,31 +90,22 @@ void cli_weights_report(const cli_weights *w, const ls_model *m, void *json) {
         cJSON_AddBoolToObject(l, "with_bias", w->opts.with_bias);
         cJSON_AddNumberToObject(l, "seed", (double)w->opts.seed);
         cJSON_AddNumberToObject(l, "overlay_bytes", (double)ls_overlay_bytes(w->overlay));
-        arr = cJSON_AddArrayToObject(l, "slices");
-    } else {
-        printf("\nlesioned slices (%zu bytes of private copies):\n%-28s %5s %10s %12s %12s %12s %12s\n",
-               ls_overlay_bytes(w->overlay), "tensor", "head", "elements", "mean before", "std before", "mean after",
-               "std after");
+        /* The library's serialisation of the slices, the one the Python binding returns too. */
+        char *slices = ls_overlay_stats_json(w->overlay, m);
+        cJSON *parsed = slices ? cJSON_Parse(slices) : NULL;
+        free(slices);
+        cJSON_AddItemToObject(l, "slices", parsed ? parsed : cJSON_CreateArray());
+        return;
     }
+    int n;
+    const ls_slice_stats *st = ls_overlay_stats(w->overlay, &n);
+    printf("\nlesioned slices (%zu bytes of private copies):\n%-28s %5s %10s %12s %12s %12s %12s\n",
+           ls_overlay_bytes(w->overlay), "tensor", "head", "elements", "mean before", "std before", "mean after",
+           "std after");
     for (int i = 0; i < n; i++) {
-        const char *name = ls_model_tensor_info(m, st[i].id)->name;
-        if (arr) {
-            cJSON *s = cJSON_CreateObject();
-            cJSON_AddStringToObject(s, "tensor", name);
-            cJSON_AddNumberToObject(s, "lesion", st[i].lesion);
-            cJSON_AddNumberToObject(s, "head", st[i].head);
-            cJSON_AddBoolToObject(s, "bias", st[i].is_bias);
-            cJSON_AddNumberToObject(s, "elements", (double)st[i].n);
-            cJSON_AddNumberToObject(s, "mean_before", st[i].mean_before);
-            cJSON_AddNumberToObject(s, "std_before", st[i].std_before);
-            cJSON_AddNumberToObject(s, "mean_after", st[i].mean_after);
-            cJSON_AddNumberToObject(s, "std_after", st[i].std_after);
-            cJSON_AddItemToArray(arr, s);
-        } else {
-            char head[16] = "-";
-            if (st[i].head >= 0) snprintf(head, sizeof head, "%d", st[i].head);
-            printf("%-28s %5s %10lld %12.6f %12.6f %12.6f %12.6f\n", name, head, (long long)st[i].n, st[i].mean_before,
-                   st[i].std_before, st[i].mean_after, st[i].std_after);
-        }
+        char head[16] = "-";
+        if (st[i].head >= 0) snprintf(head, sizeof head, "%d", st[i].head);
+        printf("%-28s %5s %10lld %12.6f %12.6f %12.6f %12.6f\n", ls_model_tensor_info(m, st[i].id)->name, head,
+               (long long)st[i].n, st[i].mean_before, st[i].std_before, st[i].mean_after, st[i].std_after);
     }
 }

@@ -1,4 +1,5 @@
-/* eval.c: held-out cross-entropy over sliding windows.
+/* eval.c: held-out cross-entropy over sliding windows, of tokens or of a
+ * text (ls_eval_text: what `lesion eval` and the Python binding report).
  *
  * Windows of equal length are run as one batch, so the cost per token is a
  * batched prefill; only the scored positions go through the output head,
@@ -72,4 +73,52 @@ int ls_eval_tokens(ls_state *s, const ls_weights *w, const int32_t *tokens, int6
     free(logits);
     free(win);
     return rc;
+}
+
+int ls_eval_text(ls_state *s, const ls_weights *w, const ls_tokenizer *tok, const char *text, size_t len, int ctx,
+                 int stride, int64_t max_tokens, ls_text_eval *out, int32_t **ids_out, ls_error *err) {
+    memset(out, 0, sizeof *out);
+    if (ids_out) *ids_out = NULL;
+    if (ctx == 0) ctx = w->cfg->n_ctx;
+    if (stride == 0) stride = ctx / 2 > 0 ? ctx / 2 : 1;
+    if (ctx < 2 || ctx > w->cfg->n_ctx || stride < 1 || stride >= ctx)
+        return ls_fail(err, "ctx %d / stride %d: expected 2 <= ctx <= %d and 1 <= stride < ctx", ctx, stride,
+                       w->cfg->n_ctx);
+    if (max_tokens < 0) return ls_fail(err, "max_tokens %lld: expected 0 (all) or a count", (long long)max_tokens);
+    if (ls_state_max_seq(s) < ctx) return ls_fail(err, "the state holds %d positions, less than ctx %d", ls_state_max_seq(s), ctx);
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (ls_tokenizer_encode_input(tok, text, len, &ids, &n_ids, err) != 0) return -1;
+    if (max_tokens && (size_t)max_tokens < n_ids) {
+        /* Bits per byte must then count only the bytes those tokens cover. */
+        char *part;
+        size_t part_len;
+        if (ls_tokenizer_decode(tok, ids, (size_t)max_tokens, &part, &part_len, err) != 0) {
+            free(ids);
+            return -1;
+        }
+        free(part);
+        len = part_len;
+        n_ids = (size_t)max_tokens;
+    }
+    if (n_ids < 2) {
+        free(ids);
+        return ls_fail(err, "%zu tokens; need at least 2 to score", n_ids);
+    }
+    ls_eval_result res;
+    if (ls_eval_tokens(s, w, ids, (int64_t)n_ids, ctx, stride, &res, err) != 0) {
+        free(ids);
+        return -1;
+    }
+    out->tokens = (int64_t)n_ids;
+    out->scored_tokens = res.n_scored;
+    out->bytes = (int64_t)len;
+    out->cross_entropy = res.nll_sum / (double)res.n_scored;
+    out->perplexity = exp(out->cross_entropy);
+    out->bits_per_byte = res.nll_sum / log(2.0) / (double)len;
+    out->ctx = ctx;
+    out->stride = stride;
+    if (ids_out) *ids_out = ids;
+    else free(ids);
+    return 0;
 }

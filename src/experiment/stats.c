@@ -41,6 +41,70 @@ ls_summary ls_summarize(const double *x, int n) {
     return s;
 }
 
+const char *ls_scale_name(ls_scale s) {
+    static const char *const names[] = {"linear", "log", "sqrt", "angular"};
+    return (unsigned)s < 4 ? names[s] : "?";
+}
+
+static const double half_pi = 1.57079632679489661923;
+
+static double to_scale(ls_scale s, double x) {
+    switch (s) {
+    case LS_SCALE_LOG: return log(x);
+    case LS_SCALE_SQRT: return sqrt(fmax(x, 0));
+    case LS_SCALE_ANGULAR: return asin(sqrt(fmin(fmax(x, 0), 1)));
+    default: return x;
+    }
+}
+
+static double from_scale(ls_scale s, double y) {
+    switch (s) {
+    case LS_SCALE_LOG: return exp(y);
+    case LS_SCALE_SQRT: return y * y;
+    case LS_SCALE_ANGULAR: {
+        double r = sin(y);
+        return r * r;
+    }
+    default: return y;
+    }
+}
+
+ls_estimate ls_estimate_on(const double *x, int n, ls_scale scale, double lower) {
+    ls_estimate e = {.n = n, .mean = NAN, .sd = NAN, .center = NAN, .lo = NAN, .hi = NAN};
+    if (n <= 0) return e;
+    ls_summary raw = ls_summarize(x, n);
+    e.mean = raw.mean;
+    e.sd = raw.sd;
+    e.has_interval = n >= 2;
+    int same = 1;
+    for (int i = 1; i < n; i++) same &= x[i] == x[0];
+    if (same) { /* the value itself, not a round trip through the scale */
+        e.center = e.lo = e.hi = x[0];
+        if (!e.has_interval) e.lo = e.hi = NAN;
+        return e;
+    }
+    if (scale == LS_SCALE_LOG)
+        for (int i = 0; i < n; i++)
+            if (!(x[i] > 0)) scale = LS_SCALE_LINEAR; /* log needs positive values */
+    double my = 0, ss = 0;
+    for (int i = 0; i < n; i++) my += to_scale(scale, x[i]);
+    my /= n;
+    for (int i = 0; i < n; i++) {
+        double d = to_scale(scale, x[i]) - my;
+        ss += d * d;
+    }
+    double half = n > 1 ? t975(n - 1) * sqrt(ss / (n - 1)) / sqrt((double)n) : 0, lo = my - half, hi = my + half;
+    if (scale == LS_SCALE_SQRT || scale == LS_SCALE_ANGULAR) lo = fmax(lo, 0);
+    if (scale == LS_SCALE_ANGULAR) hi = fmin(hi, half_pi);
+    e.center = from_scale(scale, my);
+    if (e.has_interval) {
+        e.lo = from_scale(scale, lo);
+        e.hi = from_scale(scale, hi);
+        if (scale == LS_SCALE_LINEAR && e.lo < lower) e.lo = lower;
+    }
+    return e;
+}
+
 double ls_repeated_ngram_fraction(const int32_t *ids, int n, int k) {
     int total = n - k + 1;
     if (total <= 0) return 0;

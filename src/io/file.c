@@ -7,6 +7,7 @@
  * the previous file intact and no partial file behind. */
 #include "lesion.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -17,7 +18,10 @@
 int ls_read_file(const char *path, char **data, size_t *len, ls_error *err) {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer forever; it is then refused as not a regular file. (Reads of a
+     * regular file ignore the flag.) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return ls_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -65,7 +69,18 @@ int ls_write_file_atomic(const char *path, const void *data, size_t len, ls_erro
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
         return ls_fail(err, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    /* The rename would replace whatever path names, and root may rename over
+     * a device: `--out /dev/null` once turned the system's /dev/null into a
+     * regular file. Devices, FIFOs and sockets are refused, never replaced. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) ||
+                                  S_ISSOCK(st.st_mode)))
+        return ls_fail(err, "%s: is a device, FIFO or socket, not a file: refusing to replace it", path);
+    /* Exclusive and no-follow: a stale temp file of a dead process with the
+     * same pid is removed first, and a link planted at the temp name is never
+     * followed (rename below replaces a link at path itself, not its target). */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return ls_fail(err, "%s: cannot create: %s", path, strerror(errno));
     if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
@@ -79,4 +94,17 @@ int ls_write_file_atomic(const char *path, const void *data, size_t len, ls_erro
         return ls_fail(err, "%s: cannot replace: %s", path, strerror(e));
     }
     return 0;
+}
+
+void ls_remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[4400];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p) unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
 }

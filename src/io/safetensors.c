@@ -140,7 +140,7 @@ static int parse_header(ls_st_file *f, const char *json, size_t len, ls_error *e
 
 int ls_st_open(ls_st_file *f, const char *path, ls_error *err) {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO is refused below, not waited on */
     if (fd < 0) return ls_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

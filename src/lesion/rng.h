@@ -80,4 +80,15 @@ float ls_torch_std(const float *x, int64_t n, int threads, ls_torch_kernel kerne
 void ls_torch_gauss(float *x, int64_t n, uint64_t seed, ls_torch_kernel kernel, int threads, float *scratch, float *mean,
                     float *std);
 
+/* A torch generator that lives across slices (rng torch-stream): seeded
+ * once, as a notebook calls torch.manual_seed once before its loop, then
+ * each slice draws the next numbers of the same stream. */
+typedef struct ls_torch_gen ls_torch_gen;
+ls_torch_gen *ls_torch_gen_new(void); /* NULL when out of memory */
+void ls_torch_gen_free(ls_torch_gen *g);
+void ls_torch_gen_seed(ls_torch_gen *g, uint64_t seed); /* torch.manual_seed(seed) */
+/* As ls_torch_gauss, drawing from g without reseeding it. */
+void ls_torch_gauss_stream(float *x, int64_t n, ls_torch_gen *g, ls_torch_kernel kernel, int threads, float *scratch,
+                           float *mean, float *std);
+
 #endif

@@ -46,6 +46,7 @@
 #include "lesion/rng.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- mt19937 as at::mt19937 --------------------------------------------------- */
@@ -209,24 +210,21 @@ static void fill16_scalar(float *d) {
     }
 }
 
-void ls_torch_randn(float *out, int64_t n, uint64_t seed, ls_torch_kernel kernel) {
-    mt19937 g;
-    mt_seed(&g, seed);
-    if (n < 16) { /* at::normal_distribution<double>, with its one-sample cache */
-        int cached = 0;
-        double cache = 0.0;
+/* torch.randn(n) from generator g as it stands (g continues past the draws). */
+static void randn_from(mt19937 *g, int *has_cached, double *cached_value, float *out, int64_t n, ls_torch_kernel kernel) {
+    if (n < 16) { /* at::normal_distribution<double>, with the generator's one-sample cache */
         for (int64_t i = 0; i < n; i++) {
             double v;
-            if (cached) {
-                v = cache;
-                cached = 0;
+            if (*has_cached) {
+                v = *cached_value;
+                *has_cached = 0;
             } else {
-                double u1 = uniform_f64(&g);
-                double u2 = uniform_f64(&g);
+                double u1 = uniform_f64(g);
+                double u2 = uniform_f64(g);
                 double r = sqrt(-2.0 * log(1.0 - u2));
                 double theta = 2.0 * 3.14159265358979323846 * u1;
-                cache = r * sin(theta);
-                cached = 1;
+                *cached_value = r * sin(theta);
+                *has_cached = 1;
                 v = r * cos(theta);
             }
             out[i] = (float)v;
@@ -234,13 +232,36 @@ void ls_torch_randn(float *out, int64_t n, uint64_t seed, ls_torch_kernel kernel
         return;
     }
     void (*fill16)(float *) = kernel == LS_TORCH_DEFAULT ? fill16_scalar : fill16_avx2; /* normal_ has no AVX-512 kernel */
-    for (int64_t i = 0; i < n; i++) out[i] = uniform_f32(&g);
+    for (int64_t i = 0; i < n; i++) out[i] = uniform_f32(g);
     for (int64_t i = 0; i + 16 <= n; i += 16) fill16(out + i);
     if (n % 16 != 0) {
         float *tail = out + n - 16;
-        for (int i = 0; i < 16; i++) tail[i] = uniform_f32(&g);
+        for (int i = 0; i < 16; i++) tail[i] = uniform_f32(g);
         fill16(tail);
     }
+}
+
+void ls_torch_randn(float *out, int64_t n, uint64_t seed, ls_torch_kernel kernel) {
+    mt19937 g;
+    mt_seed(&g, seed);
+    int has_cached = 0;
+    double cached = 0.0;
+    randn_from(&g, &has_cached, &cached, out, n, kernel);
+}
+
+/* The stream generator: an mt19937 plus torch's cached second normal sample. */
+struct ls_torch_gen {
+    mt19937 mt;
+    int has_cached;
+    double cached;
+};
+
+ls_torch_gen *ls_torch_gen_new(void) { return calloc(1, sizeof(ls_torch_gen)); }
+void ls_torch_gen_free(ls_torch_gen *g) { free(g); }
+void ls_torch_gen_seed(ls_torch_gen *g, uint64_t seed) {
+    mt_seed(&g->mt, seed);
+    g->has_cached = 0;
+    g->cached = 0.0;
 }
 
 /* ---- torch's float32 sum (SumKernel.cpp cascade_sum) ------------------------- */
@@ -375,8 +396,15 @@ float ls_torch_std(const float *x, int64_t n, int threads, ls_torch_kernel kerne
 
 void ls_torch_gauss(float *x, int64_t n, uint64_t seed, ls_torch_kernel kernel, int threads, float *scratch, float *mean,
                     float *std) {
+    ls_torch_gen g;
+    ls_torch_gen_seed(&g, seed);
+    ls_torch_gauss_stream(x, n, &g, kernel, threads, scratch, mean, std);
+}
+
+void ls_torch_gauss_stream(float *x, int64_t n, ls_torch_gen *g, ls_torch_kernel kernel, int threads, float *scratch,
+                           float *mean, float *std) {
     float mu = ls_torch_mean(x, n, threads, kernel), sd = ls_torch_std(x, n, threads, kernel);
-    ls_torch_randn(scratch, n, seed, kernel);
+    randn_from(&g->mt, &g->has_cached, &g->cached, scratch, n, kernel);
     for (int64_t i = 0; i < n; i++) {
         float scaled = scratch[i] * sd; /* two float ops, two roundings: torch's mul, then add */
         x[i] = scaled + mu;

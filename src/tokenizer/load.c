@@ -1,4 +1,6 @@
-/* load.c: reads and validates GPT-2's two tokenizer files, and decodes.
+/* load.c: GPT-2's two tokenizer files, the directory loader, and the
+ * helpers both loaders share (the key table, the byte alphabet, added-token
+ * sets, the merge pair table).
  *
  * The files spell bytes in GPT-2's "byte alphabet" (bytes_to_unicode in
  * OpenAI's encoder.py): each of the 256 bytes is one printable Unicode
@@ -21,18 +23,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Implemented in encode.c, which owns everything about the regex. */
-int ls_tok_compile_regex(ls_tokenizer *tok, ls_error *err);
-void ls_tok_free_regex(ls_tokenizer *tok);
-
 /* ---- the byte alphabet -------------------------------------------------- */
 
-/* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves,
- * the other 68 bytes (controls, space, 0x7F-0xA0, 0xAD) take the code
- * points 256, 257, ... in byte order. Fills code_of[byte] and
- * byte_of[code point] (-1 where a code point is not in the alphabet). */
-#define LS_ALPHABET_CPS 324 /* 256 + 68 */
-static void byte_alphabet(int code_of[256], int byte_of[LS_ALPHABET_CPS]) {
+void ls_tok_byte_alphabet(int code_of[256], int byte_of[LS_ALPHABET_CPS]) {
     int extra = 0;
     for (int b = 0; b < 256; b++) {
         int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
@@ -77,10 +70,7 @@ static long unspell(const char *s, const int byte_of[LS_ALPHABET_CPS], char *out
     return k;
 }
 
-/* Writes a token (or any text) for a one-line message: control bytes, '"'
- * and '\\' as \\xNN, the rest as is, cut at about 60 bytes on a character
- * boundary. */
-static const char *show(char out[80], const char *s, size_t n) {
+const char *ls_tok_show(char out[80], const char *s, size_t n) {
     size_t k = 0, i = 0;
     for (; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -92,7 +82,7 @@ static const char *show(char out[80], const char *s, size_t n) {
     out[k] = '\0';
     return out;
 }
-#define SHOW(buf, str) show(buf, str, strlen(str))
+#define SHOW(buf, str) ls_tok_show(buf, str, strlen(str))
 
 static int fail_unspell(ls_error *err, const char *where, const char *tok, int bad_cp) {
     char shown[80];
@@ -101,46 +91,105 @@ static int fail_unspell(ls_error *err, const char *where, const char *tok, int b
                    where, SHOW(shown, tok), (unsigned)bad_cp);
 }
 
-/* ---- files --------------------------------------------------------------- */
+/* ---- the key table ------------------------------------------------------------ */
 
-static int read_file(const char *path, char **buf, size_t *len, ls_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ls_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return ls_fail(err, "%s: not a regular file", path);
-    }
-    size_t n = (size_t)st.st_size;
-    char *b = malloc(n + 1);
-    if (!b) { fclose(f); return ls_fail(err, "%s: out of memory (%zu bytes)", path, n); }
-    size_t got = fread(b, 1, n, f);
-    int bad = ferror(f) || got != n;
-    fclose(f);
-    if (bad) { free(b); return ls_fail(err, "%s: read error", path); }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
+int ls_tok_alloc(ls_tokenizer *t, int32_t n_vocab, size_t arena_bytes, ls_error *err) {
+    size_t n = (size_t)n_vocab;
+    t->n_vocab = n_vocab;
+    t->arena = malloc(arena_bytes + 1);
+    t->offset = calloc(n, sizeof *t->offset);
+    t->len = calloc(n, sizeof *t->len);
+    t->present = calloc(n, 1);
+    t->special = calloc(n, 1);
+    for (t->cap = 1024; t->cap < 2 * n; t->cap *= 2) {}
+    t->slots = malloc(t->cap * sizeof *t->slots);
+    if (!t->arena || !t->offset || !t->len || !t->present || !t->special || !t->slots)
+        return ls_fail(err, "out of memory (%d tokens)", (int)n_vocab);
+    memset(t->slots, 0xFF, t->cap * sizeof *t->slots); /* all -1 */
+    for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
     return 0;
 }
 
-/* ---- vocab ----------------------------------------------------------------- */
-
-static int table_insert(ls_tokenizer *t, int32_t id) {
+int ls_tok_set_key(ls_tokenizer *t, int32_t id, const char *key, size_t len, size_t *used, int in_table) {
+    memmove(t->arena + *used, key, len); /* key may already sit at *used */
+    t->offset[id] = *used;
+    t->len[id] = (uint32_t)len;
+    t->present[id] = 1;
+    *used += len;
+    if (!in_table) return 0;
     const char *s = t->arena + t->offset[id];
-    size_t n = t->len[id], mask = t->cap - 1;
-    for (size_t i = ls_tok_hash(s, n) & mask;; i = (i + 1) & mask) {
+    size_t mask = t->cap - 1;
+    for (size_t i = ls_tok_hash(s, len) & mask;; i = (i + 1) & mask) {
         int32_t other = t->slots[i];
         if (other < 0) { t->slots[i] = id; return 0; }
-        if (t->len[other] == n && memcmp(t->arena + t->offset[other], s, n) == 0) return -1;
+        if (t->len[other] == len && memcmp(t->arena + t->offset[other], s, len) == 0) return -1;
     }
 }
+
+/* ---- merge pairs ----------------------------------------------------------------- */
+
+int ls_tok_pairs_alloc(ls_tokenizer *t, size_t n_merges) {
+    size_t cap = 1024;
+    while (cap < 2 * n_merges + 2) cap *= 2;
+    t->pair_key = calloc(cap, sizeof *t->pair_key);
+    t->pair_rank = malloc(cap * sizeof *t->pair_rank);
+    t->pair_result = malloc(cap * sizeof *t->pair_result);
+    if (!t->pair_key || !t->pair_rank || !t->pair_result) return -1;
+    t->pair_cap = cap;
+    return 0;
+}
+
+/* A pair listed twice keeps its last rank, as Hugging Face's merge map does. */
+void ls_tok_pairs_put(ls_tokenizer *t, int32_t left, int32_t right, int32_t rank, int32_t result) {
+    uint64_t key = (((uint64_t)(uint32_t)left << 32) | (uint32_t)right) + 1;
+    size_t mask = t->pair_cap - 1;
+    for (size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;; i = (i + 1) & mask) {
+        if (t->pair_key[i] == 0 || t->pair_key[i] == key) {
+            t->pair_key[i] = key;
+            t->pair_rank[i] = rank;
+            t->pair_result[i] = result;
+            return;
+        }
+    }
+}
+
+/* ---- added-token sets -------------------------------------------------------------- */
+
+static int added_cmp(const void *a, const void *b) {
+    const ls_added_token *x = a, *y = b;
+    unsigned char fx = (unsigned char)x->match[0], fy = (unsigned char)y->match[0];
+    if (fx != fy) return fx < fy ? -1 : 1;
+    if (x->match_len != y->match_len) return x->match_len > y->match_len ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int ls_tok_added_set(ls_added_set *set, ls_added_token *tok, size_t n) {
+    set->tok = tok;
+    set->n = n;
+    if (n) qsort(tok, n, sizeof *tok, added_cmp);
+    size_t k = 0;
+    for (int b = 0; b <= 256; b++) {
+        while (k < n && (unsigned char)tok[k].match[0] < b) k++;
+        set->first[b] = (uint32_t)k;
+    }
+    set->first[256] = (uint32_t)n;
+    return 0;
+}
+
+void ls_tok_added_set_free(ls_added_set *set) {
+    for (size_t i = 0; i < set->n; i++) free(set->tok[i].match);
+    free(set->tok);
+    set->tok = NULL;
+    set->n = 0;
+}
+
+/* ---- GPT-2's vocab.json ------------------------------------------------------------ */
 
 static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_ALPHABET_CPS],
                       ls_error *err) {
     char *buf;
     size_t buf_len;
-    if (read_file(path, &buf, &buf_len, err)) return -1;
+    if (ls_read_file(path, &buf, &buf_len, err)) return -1;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, buf_len, &end, 0);
     if (!root) {
@@ -150,7 +199,6 @@ static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_AL
     }
     free(buf);
     int rc = -1;
-    uint8_t *seen = NULL;
     if (!cJSON_IsObject(root)) { ls_fail(err, "%s: not a JSON object of token -> id", path); goto out; }
     int n = cJSON_GetArraySize(root);
     if (n <= 0) { ls_fail(err, "%s: the vocab is empty", path); goto out; }
@@ -161,20 +209,9 @@ static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_AL
 
     size_t arena_bytes = 0;
     for (cJSON *it = root->child; it; it = it->next) arena_bytes += strlen(it->string);
-    t->n_vocab = n;
-    t->arena = malloc(arena_bytes + 1);
-    t->offset = malloc((size_t)n * sizeof *t->offset);
-    t->len = malloc((size_t)n * sizeof *t->len);
+    if (ls_tok_alloc(t, n, arena_bytes, err)) { ls_fail_context(err, "%s", path); goto out; }
     t->merge_rank = malloc((size_t)n * sizeof *t->merge_rank);
-    t->special = calloc((size_t)n, 1);
-    seen = calloc((size_t)n, 1);
-    for (t->cap = 1024; t->cap < 2 * (size_t)n; t->cap *= 2) {}
-    t->slots = malloc(t->cap * sizeof *t->slots);
-    if (!t->arena || !t->offset || !t->len || !t->merge_rank || !t->special || !seen || !t->slots) {
-        ls_fail(err, "%s: out of memory", path);
-        goto out;
-    }
-    memset(t->slots, 0xFF, t->cap * sizeof *t->slots); /* all -1 */
+    if (!t->merge_rank) { ls_fail(err, "%s: out of memory", path); goto out; }
 
     size_t used = 0;
     for (cJSON *it = root->child; it; it = it->next) {
@@ -191,39 +228,34 @@ static int load_vocab(ls_tokenizer *t, const char *path, const int byte_of[LS_AL
             goto out;
         }
         int32_t id = (int32_t)d;
-        if (seen[id]) {
+        if (t->present[id]) {
             ls_fail(err, "%s: id %d is used twice (again by token \"%s\")", path, id, SHOW(shown, key));
             goto out;
         }
-        seen[id] = 1;
         if (key[0] == '\0') { ls_fail(err, "%s: empty token (id %d)", path, id); goto out; }
         int bad_cp = 0;
         long k = unspell(key, byte_of, t->arena + used, &bad_cp);
         if (k < 0) { fail_unspell(err, path, key, bad_cp); goto out; }
-        t->offset[id] = used;
-        t->len[id] = (uint32_t)k;
         t->merge_rank[id] = LS_NO_RANK;
         t->special[id] = (uint8_t)is_special_spelling(key, strlen(key));
-        used += (size_t)k;
-        if (table_insert(t, id)) {
+        if (ls_tok_set_key(t, id, t->arena + used, (size_t)k, &used, 1)) {
             ls_fail(err, "%s: token \"%s\" appears twice", path, SHOW(shown, key));
             goto out;
         }
     }
     rc = 0;
 out:
-    free(seen);
     cJSON_Delete(root);
     return rc;
 }
 
-/* ---- merges ----------------------------------------------------------------- */
+/* ---- GPT-2's merges.txt ------------------------------------------------------------- */
 
 static int load_merges(ls_tokenizer *t, const char *path, const char *vocab_path,
                        const int byte_of[LS_ALPHABET_CPS], ls_error *err) {
     char *buf;
     size_t buf_len;
-    if (read_file(path, &buf, &buf_len, err)) return -1;
+    if (ls_read_file(path, &buf, &buf_len, err)) return -1;
     int rc = -1;
     char *scratch = malloc(buf_len + 1); /* unspelled parts: never longer than the line */
     if (!scratch) { ls_fail(err, "%s: out of memory", path); goto out; }
@@ -256,7 +288,6 @@ static int load_merges(ls_tokenizer *t, const char *path, const char *vocab_path
         }
         *sp = '\0';
         const char *part[2] = {line, sp + 1};
-        int32_t part_id[2];
         size_t k = 0; /* the concatenation, built in scratch */
         for (int p = 0; p < 2; p++) {
             int bad_cp = 0;
@@ -267,8 +298,7 @@ static int load_merges(ls_tokenizer *t, const char *path, const char *vocab_path
                 fail_unspell(err, where, part[p], bad_cp);
                 goto out;
             }
-            part_id[p] = ls_tok_lookup(t, scratch + k, (size_t)n);
-            if (part_id[p] < 0) {
+            if (ls_tok_lookup(t, scratch + k, (size_t)n) < 0) {
                 char shown[80];
                 ls_fail(err, "%s: line %zu: \"%s\" is not a token of %s", path, line_no, SHOW(shown, part[p]),
                         vocab_path);
@@ -294,7 +324,29 @@ out:
     return rc;
 }
 
-/* ---- public ------------------------------------------------------------------- */
+/* GPT-2's pipeline: GPT-2's regex, then bytes merged as tiktoken merges
+ * them, and <|endoftext|> matched in the text first. */
+static int gpt2_pipeline(ls_tokenizer *t, ls_error *err) {
+    t->byte_level = 1;
+    t->merge_by_concat = 1;
+    t->whole_piece_first = 1;
+    t->unk = -1;
+    t->pre = calloc(1, sizeof *t->pre);
+    if (!t->pre) return ls_fail(err, "out of memory");
+    t->n_pre = 1;
+    t->pre[0].kind = LS_PRE_BYTE_LEVEL;
+    if (ls_regex_compile(&t->pre[0].pattern.re, ls_gpt2_pattern, strlen(ls_gpt2_pattern), "GPT-2's regex", err))
+        return -1;
+    if (t->eot >= 0) {
+        ls_added_token *a = calloc(1, sizeof *a);
+        char *m = malloc(14);
+        if (!a || !m) { free(a); free(m); return ls_fail(err, "out of memory"); }
+        memcpy(m, "<|endoftext|>", 14);
+        *a = (ls_added_token){.id = t->eot, .match = m, .match_len = 13};
+        ls_tok_added_set(&t->added_raw, a, 1);
+    }
+    return 0;
+}
 
 int ls_tokenizer_load(ls_tokenizer **out, const char *vocab_json_path, const char *merges_path,
                       ls_error *err) {
@@ -303,7 +355,7 @@ int ls_tokenizer_load(ls_tokenizer **out, const char *vocab_json_path, const cha
     if (!t) return ls_fail(err, "out of memory");
     t->eot = -1;
     int code_of[256], byte_of[LS_ALPHABET_CPS];
-    byte_alphabet(code_of, byte_of);
+    ls_tok_byte_alphabet(code_of, byte_of);
 
     if (load_vocab(t, vocab_json_path, byte_of, err)) goto fail;
     for (int b = 0; b < 256; b++) {
@@ -321,19 +373,21 @@ int ls_tokenizer_load(ls_tokenizer **out, const char *vocab_json_path, const cha
             char shown[80];
             ls_fail(err, "%s: token \"%s\" (id %d) is neither a byte, the result of a merge in %s, "
                     "nor a special token <|...|>", vocab_json_path,
-                    show(shown, t->arena + t->offset[id], t->len[id]), (int)id, merges_path);
+                    ls_tok_show(shown, t->arena + t->offset[id], t->len[id]), (int)id, merges_path);
             goto fail;
         }
     }
     t->eot = ls_tok_lookup(t, "<|endoftext|>", 13);
     if (t->eot >= 0 && !t->special[t->eot]) t->eot = -1; /* produced by merges: ordinary text */
-    if (ls_tok_compile_regex(t, err)) goto fail;
+    if (gpt2_pipeline(t, err)) goto fail;
     *out = t;
     return 0;
 fail:
     ls_tokenizer_free(t);
     return -1;
 }
+
+/* ---- directories ----------------------------------------------------------------- */
 
 static int file_exists(const char *path) {
     struct stat st;
@@ -342,60 +396,55 @@ static int file_exists(const char *path) {
 
 int ls_tokenizer_load_dir(ls_tokenizer **out, const char *dir, ls_error *err) {
     static const char *const names[2][2] = {{"vocab.json", "merges.txt"}, {"encoder.json", "vocab.bpe"}};
-    char vocab[4096], merges[4096];
+    char path[4096], merges[4096];
+    /* tokenizer.json first: it is the whole description (added tokens,
+     * normalizer, pre-tokenizer, decoder), of which a vocab.json +
+     * merges.txt beside it are only the model part. */
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (file_exists(path)) return ls_tokenizer_load_json(out, path, err);
     for (int i = 0; i < 2; i++) {
-        snprintf(vocab, sizeof vocab, "%s/%s", dir, names[i][0]);
+        snprintf(path, sizeof path, "%s/%s", dir, names[i][0]);
         snprintf(merges, sizeof merges, "%s/%s", dir, names[i][1]);
-        if (file_exists(vocab) || file_exists(merges)) return ls_tokenizer_load(out, vocab, merges, err);
+        if (file_exists(path) || file_exists(merges)) return ls_tokenizer_load(out, path, merges, err);
     }
     *out = NULL;
-    return ls_fail(err, "%s: no tokenizer files (expected vocab.json + merges.txt, or encoder.json + vocab.bpe)",
-                   dir);
+    return ls_fail(err, "%s: no tokenizer files (expected tokenizer.json, vocab.json + merges.txt, "
+                   "or encoder.json + vocab.bpe)", dir);
+}
+
+static void free_pattern(ls_pattern *p) {
+    free(p->literal);
+    ls_regex_free(p->re);
 }
 
 void ls_tokenizer_free(ls_tokenizer *tok) {
     if (!tok) return;
-    ls_tok_free_regex(tok);
     free(tok->arena);
     free(tok->offset);
     free(tok->len);
-    free(tok->merge_rank);
+    free(tok->text_arena);
+    free(tok->text_offset);
+    free(tok->text_len);
+    free(tok->first_arena);
+    free(tok->first_offset);
+    free(tok->first_len);
+    free(tok->present);
     free(tok->special);
     free(tok->slots);
+    free(tok->merge_rank);
+    free(tok->pair_key);
+    free(tok->pair_rank);
+    free(tok->pair_result);
+    ls_tok_added_set_free(&tok->added_raw);
+    ls_tok_added_set_free(&tok->added_norm);
+    for (size_t i = 0; i < tok->n_norm; i++) {
+        free(tok->norm[i].text);
+        free_pattern(&tok->norm[i].pattern);
+    }
+    free(tok->norm);
+    for (size_t i = 0; i < tok->n_pre; i++) free_pattern(&tok->pre[i].pattern);
+    free(tok->pre);
+    free(tok->prefix);
+    free(tok->suffix);
     free(tok);
-}
-
-int ls_tokenizer_vocab_size(const ls_tokenizer *tok) { return tok->n_vocab; }
-
-int32_t ls_tokenizer_eot(const ls_tokenizer *tok) { return tok->eot; }
-
-int ls_tokenizer_token_bytes(const ls_tokenizer *tok, int32_t id, const char **bytes, size_t *len) {
-    if (id < 0 || id >= tok->n_vocab) return -1;
-    *bytes = tok->arena + tok->offset[id];
-    *len = tok->len[id];
-    return 0;
-}
-
-int ls_tokenizer_decode(const ls_tokenizer *tok, const int32_t *ids, size_t n_ids, char **text,
-                        size_t *len, ls_error *err) {
-    *text = NULL;
-    *len = 0;
-    size_t total = 0;
-    for (size_t i = 0; i < n_ids; i++) {
-        if (ids[i] < 0 || ids[i] >= tok->n_vocab)
-            return ls_fail(err, "decode: id %d at position %zu is out of range (vocab has %d tokens)",
-                           (int)ids[i], i, tok->n_vocab);
-        total += tok->len[ids[i]];
-    }
-    char *s = malloc(total + 1);
-    if (!s) return ls_fail(err, "decode: out of memory (%zu bytes)", total);
-    size_t k = 0;
-    for (size_t i = 0; i < n_ids; i++) {
-        memcpy(s + k, tok->arena + tok->offset[ids[i]], tok->len[ids[i]]);
-        k += tok->len[ids[i]];
-    }
-    s[k] = '\0';
-    *text = s;
-    *len = k;
-    return 0;
 }

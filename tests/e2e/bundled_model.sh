@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bundled_model.sh: the bundled models/kjv-gpt2 meets its quality bar and its
 # greedy output is pinned, so any engine change that alters it is noticed.
-#   - `lesion eval` on heldout.txt: at most 1.6 bits per byte;
+#   - `lesion eval` on the first 8192 tokens of heldout.txt: at most 1.30 bits
+#     per byte (the whole file measures 1.111: README and the model card);
 #   - greedy continuation of "And God said" (24 tokens, no --model: the default
 #     model resolution is exercised too) equals the ids pinned in
 #     tests/e2e/bundled_model.greedy, recorded from this engine and checked
@@ -17,8 +18,8 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
-bpb=$("$L" eval --json | /usr/bin/python3 -c 'import sys, json; print(json.load(sys.stdin)["bits_per_byte"])')
-/usr/bin/python3 -c "import sys; sys.exit(0 if float('$bpb') <= 1.6 else 1)" && ok "held-out bits per byte $bpb <= 1.6" || bad "held-out bits per byte $bpb > 1.6"
+bpb=$("$L" eval --max-tokens 8192 --json | /usr/bin/python3 -c 'import sys, json; print(json.load(sys.stdin)["bits_per_byte"])')
+/usr/bin/python3 -c "import sys; sys.exit(0 if float('$bpb') <= 1.30 else 1)" && ok "held-out bits per byte $bpb <= 1.30" || bad "held-out bits per byte $bpb > 1.30"
 
 got=$(cd /tmp && "$OLDPWD/$L" generate --prompt "And God said" --tokens 24 --json \
       | /usr/bin/python3 -c 'import sys, json; print(",".join(map(str, json.load(sys.stdin)["ids"])))' 2>&1)

@@ -157,6 +157,8 @@ D=$(mk st_truncated); truncate -s -100 "$D/model.safetensors"
 expect "safetensors: truncated data" 1 "model\.safetensors;data section|cover" "$T/x.npy" -- "$L" "${LOGITS[@]}" --model "$D"
 D=$(mk st_absent); rm "$D/model.safetensors"
 expect "safetensors: file missing" 1 "model\.safetensors;cannot open" "$T/x.npy" -- "$L" "${LOGITS[@]}" --model "$D"
+D=$(mk st_pickle_only); rm "$D/model.safetensors"; echo pickle >"$D/pytorch_model.bin"
+expect "safetensors: only pytorch_model.bin" 1 "pytorch_model\.bin;safetensors only;convert" "$T/x.npy" -- "$L" "${LOGITS[@]}" --model "$D"
 D=$(mk st_export); st_edit "$D" 'h["ln_f.bias"]["shape"] = [9]'
 expect "export from a hostile model leaves no directory" 1 "model\.safetensors" "$T/exp" -- \
   "$L" export --model "$D" --lesion attn.q@L0 --out "$T/exp"
@@ -214,6 +216,19 @@ expect "logits: invalid UTF-8 in --prompt" 2 "--prompt;invalid UTF-8" "$T/x.npy"
 printf 'In the beginning\n\355\240\200 and the earth\n' >"$T/bad.txt"
 expect "eval: invalid UTF-8 in --file" 1 "bad\.txt;invalid UTF-8;offset 17" - -- "$L" eval --model "$B" --file "$T/bad.txt"
 expect "eval: --file missing" 1 "nothere\.txt;cannot open" - -- "$L" eval --model "$B" --file "$T/nothere.txt"
+printf 'In the\n' >"$T/short.txt"
+printf 'the earth %.0s' $(seq 1 40) >"$T/good_attention.txt"
+expect "eval --by-position: text shorter than one window" 1 "short\.txt;--by-position;need at least 17" - -- \
+  "$L" eval --model "$B" --file "$T/short.txt" --by-position
+expect "attention: --prompt and --file" 2 "--prompt or --file" - -- \
+  "$L" attention --model "$B" --prompt "In the beginning" --file "$T/bad.txt"
+expect "attention: --min-pos at the window" 2 "--min-pos 16;below the window of 16" - -- \
+  "$L" attention --model "$B" --file "$T/good_attention.txt" --min-pos 16
+expect "attention: --ctx beyond the model" 2 "--ctx 17;context, 16" - -- \
+  "$L" attention --model "$B" --file "$T/good_attention.txt" --ctx 17
+expect "attention: prompt of 2 tokens" 1 "--prompt;2 tokens;at least 3" - -- "$L" attention --model "$B" --prompt "ab"
+expect "attention: text shorter than one window" 1 "short\.txt;need at least 17" - -- \
+  "$L" attention --model "$B" --file "$T/short.txt" --min-pos 4
 expect "tokenize: invalid UTF-8 in --text" 1 "invalid UTF-8" - -- "$L" tokenize --model "$B" --text "$(printf '\366abc')"
 LONG=$(printf 'the earth %.0s' $(seq 1 20))
 expect "generate: prompt longer than the context" 2 "context length 16" - -- \
@@ -276,6 +291,12 @@ expect "--weights fp8" 2 "--weights fp8;f32, f32-copy or bf16" "$T/w.npy" -- "$L
 expect "--weights on a command without a model pass" 2 "unknown option --weights" - -- "$L" inspect --model "$B" --weights bf16
 expect "flag that takes no value given one" 2 "--json takes no value" - -- "$L" tokenize --model "$B" --text hi --json=1
 expect "positional argument" 2 "unexpected argument" - -- "$L" tokenize --model "$B" hello
+# GPT-2 and GPT-NeoX store one fused Q/K/V matrix: no key/value heads or head size of their own (was: a
+# checkpoint written that no command could open).
+expect "init: --kv-heads on gpt_neox" 2 "gpt_neox;fused;num_key_value_heads \(2\)" "$T/neox_kv" -- \
+  "$L" init --arch gpt_neox --layers 2 --heads 4 --kv-heads 2 --embd 16 --vocab 300 --out "$T/neox_kv"
+expect "init: --head-dim on gpt2" 2 "gpt2;fused;head_dim \(2\)" "$T/gpt2_hd" -- \
+  "$L" init --layers 2 --heads 4 --head-dim 2 --embd 16 --vocab 300 --out "$T/gpt2_hd"
 
 # ---- unwritable outputs -----------------------------------------------------------
 
@@ -299,6 +320,43 @@ expect "export: --out under a file" 1 "afile/exp" "$T/afile/exp" -- \
 mkdir -p "$T/exists"
 expect "export: --out exists" 1 "exists;already exists" - -- "$L" export --model "$B" --lesion attn.q@L0 --out "$T/exists"
 ls "$T" | grep -q 'partial-' && bad "export left a .partial- directory: $(ls "$T" | grep partial-)" || ok "no export .partial- directory anywhere"
+
+# ---- probe ----------------------------------------------------------------------
+
+PR=(probe --model "$B" --train "$T/good_attention.txt" --threads 1)
+expect "probe: unknown --task" 2 "--task;unknown probe task \"bogus\";prev-token, token, position or labels" - -- \
+  "$L" "${PR[@]}" --task bogus
+expect "probe: unknown --site" 2 "--site;unknown name \"attn.qq\";this model has: resid_pre" - -- \
+  "$L" "${PR[@]}" --site attn.qq@L0
+expect "probe: --site attn.pattern" 2 "--site;attn.pattern has none;resid_post@L5" - -- \
+  "$L" "${PR[@]}" --site attn.pattern@L0
+expect "probe: --site with positions" 2 "--site;drop the P selector" - -- "$L" "${PR[@]}" --site resid_post@L1P0
+expect "probe: --site layer out of range" 2 "--site;resid_post@L2;layers 0-1" - -- \
+  "$L" "${PR[@]}" --site resid_post@L2
+expect "probe: --site without layers" 2 "--site;resid_pre;needs a layer selector" - -- "$L" "${PR[@]}" --site resid_pre
+expect "probe: --labels without --task labels" 2 "--labels;--task labels" - -- \
+  "$L" "${PR[@]}" --labels "$T/good_attention.txt"
+expect "probe: --task labels without --labels" 2 "--task labels needs --labels" - -- "$L" "${PR[@]}" --task labels
+expect "probe: --test-labels without --test" 2 "--test-labels needs --test" - -- \
+  "$L" "${PR[@]}" --task labels --labels "$T/good_attention.txt" --test-labels "$T/good_attention.txt"
+expect "probe: --task labels and --test without --test-labels" 2 "--test;needs --test-labels" - -- \
+  "$L" "${PR[@]}" --task labels --labels "$T/good_attention.txt" --test "$T/good_attention.txt"
+printf 'noun\nverb\n-\n' >"$T/labels3.txt"
+expect "probe: labels file with the wrong number of lines" 1 "labels3\.txt;3 lines, expected one per token;good_attention\.txt" - -- \
+  "$L" "${PR[@]}" --task labels --labels "$T/labels3.txt"
+printf 'noun\n\nverb\n' >"$T/labels_empty.txt"
+expect "probe: labels file with an empty line" 1 "labels_empty\.txt;line 2 is empty" - -- \
+  "$L" "${PR[@]}" --task labels --labels "$T/labels_empty.txt"
+expect "probe: too few labelled positions" 1 "short\.txt;prev-token task;labelled positions;need at least" - -- \
+  "$L" probe --model "$B" --train "$T/short.txt" --threads 1
+expect "probe: --train missing" 1 "nothere\.txt;cannot open" - -- "$L" probe --model "$B" --train "$T/nothere.txt"
+expect "probe: --probe-from without --lesion" 2 "--probe-from;without --lesion" - -- "$L" "${PR[@]}" --probe-from clean
+expect "probe: --probe-from bogus" 2 "--probe-from bogus;clean or lesioned" - -- \
+  "$L" "${PR[@]}" --lesion attn.q@L0 --probe-from bogus
+expect "probe: --ctx beyond the model" 2 "--ctx 17;context, 16" - -- "$L" "${PR[@]}" --ctx 17
+expect "probe: --buckets beyond the window" 2 "--buckets 17;window of 16" - -- "$L" "${PR[@]}" --task position --buckets 17
+expect "probe: --top 1" 2 "--top" - -- "$L" "${PR[@]}" --top 1
+expect "probe: bad --lesion" 2 "--lesion attn.q@L5;out of range" - -- "$L" "${PR[@]}" --lesion attn.q@L5
 
 echo
 echo "$pass passed, $fail failed"

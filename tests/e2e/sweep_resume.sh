@@ -11,12 +11,13 @@
 #      resume, as a kill in the middle of a write would leave;
 #   3. B/results.jsonl has exactly A's keys (none missing, none twice), each
 #      row equal to A's except for "secs", and is valid UTF-8 JSON;
-#      B/summary.json equals A/summary.json byte for byte;
+#      B/summary.json equals A/summary.json byte for byte (but for the
+#      --out in the command it records);
 #   4. a second sweep into an --out that one is still writing is refused
 #      (the results file is locked), leaving no duplicate rows; a different
 #      command on an existing --out is refused (exit 2, the results
-#      untouched) unless --force, which starts over (--weights bf16 counts
-#      as different, --weights f32-copy does not);
+#      untouched) unless --force, which moves the old files aside and starts
+#      over (--weights bf16 counts as different, --weights f32-copy does not);
 #   5. report.html is a whole document: <!DOCTYPE html> ... </html>, at least
 #      3 <svg> plots, and every sample text of noise seed 0.
 # Exit 0 pass, 1 fail (77 skip without the bundled tokenizer); last line
@@ -97,9 +98,12 @@ for r in b:
     assert x == y, "row %s differs:\n  A %s\n  B %s" % (r["key"], x, y)
 print(len(b), "rows equal")
 PYEOF
-cmp -s "$T/A/summary.json" "$T/B/summary.json" && ok "B/summary.json equals A/summary.json" \
-  || { bad "summary.json differs"; diff "$T/A/summary.json" "$T/B/summary.json" | head -20; }
-cmp -s "$T/A/report.html" "$T/B/report.html" && ok "B/report.html equals A/report.html" || bad "report.html differs"
+# The files differ only in the command that made them (its --out): compare with B's folder named A.
+sed "s|$T/B|$T/A|g" "$T/B/summary.json" >"$T/B.summary.json"
+sed "s|$T/B|$T/A|g" "$T/B/report.html" >"$T/B.report.html"
+cmp -s "$T/A/summary.json" "$T/B.summary.json" && ok "B/summary.json equals A/summary.json (but for --out)" \
+  || { bad "summary.json differs"; diff "$T/A/summary.json" "$T/B.summary.json" | head -20; }
+cmp -s "$T/A/report.html" "$T/B.report.html" && ok "B/report.html equals A/report.html (but for --out)" || bad "report.html differs"
 
 # ---- two sweeps into one --out at once ------------------------------------------------
 
@@ -130,7 +134,9 @@ rc=$?
   && ok "a different sweep on an existing --out is refused (exit 2)" || bad "different sweep: exit $rc, $(cat "$T/C.err")"
 [ "$(md5sum <"$T/C/results.jsonl")" = "$sum0" ] && ok "the refused sweep left results.jsonl untouched" || bad "refused sweep changed results.jsonl"
 sweep --out "$T/C" --seeds 2 --force 2>"$T/C.err" && [ "$(wc -l <"$T/C/results.jsonl")" -eq $((1 + 4 * 2)) ] \
-  && ok "--force starts over (9 rows for 2 seeds)" || bad "--force: $(cat "$T/C.err"), $(wc -l <"$T/C/results.jsonl") rows"
+  && [ "$(cat "$T"/C/replaced-*/results.jsonl | md5sum)" = "$sum0" ] \
+  && ok "--force starts over (9 rows for 2 seeds), the old rows moved to replaced-*/" \
+  || bad "--force: $(cat "$T/C.err"), $(wc -l <"$T/C/results.jsonl") rows"
 sweep --out "$T/C" --seeds 2 2>"$T/C.err" && [ "$(wc -l <"$T/C/results.jsonl")" -eq 9 ] \
   && ok "rerunning a finished sweep adds nothing" || bad "rerun of a finished sweep: $(cat "$T/C.err")"
 # Weight storage: bf16 changes the numbers, so it is part of the sweep's

@@ -179,12 +179,12 @@ if [[ -x $LESION ]]; then
         --match head
     export_case tiny_fc_bias "$T" mlp.fc@L1D3-9 5 torch 1 "h.1.mlp.c_fc.weight 0 16 3 7;h.1.mlp.c_fc.bias 0 1 3 7" --with-bias
     export_case tiny_wte "$T" wte@D0-3 9 torch 1 "wte.weight 0 64 0 4"
-    K=models/kjv-gpt2 # C = 192, 12 heads, D = 16
+    K=models/kjv-gpt2 # C = 288, 12 heads, D = 24
     if [[ -f $K/model.safetensors ]]; then
-        export_case kjv_q_t2 "$K" attn.q@L0 1 torch:2 2 "h.0.attn.c_attn.weight 0 192 0 192"
+        export_case kjv_q_t2 "$K" attn.q@L0 1 torch:2 2 "h.0.attn.c_attn.weight 0 288 0 288"
         export_case kjv_v_heads "$K" attn.v@L5H2,7 11 torch 1 \
-            "h.5.attn.c_attn.weight 0 192 416 16;h.5.attn.c_attn.weight 0 192 496 16" --match head
-        export_case kjv_fc "$K" mlp.fc@L11 2 torch 1 "h.11.mlp.c_fc.weight 0 192 0 768"
+            "h.5.attn.c_attn.weight 0 288 624 24;h.5.attn.c_attn.weight 0 288 744 24" --match head
+        export_case kjv_fc "$K" mlp.fc@L11 2 torch 1 "h.11.mlp.c_fc.weight 0 288 0 1152"
     fi
 else
     echo "note: $LESION is not built: the export cases are skipped"

@@ -9,9 +9,17 @@
  * seeds; that ls_windows scores every token but the first exactly once, with
  * at least ctx - stride tokens of context after the first window, for many
  * (n, ctx, stride), and refuses bad ones; and that ls_band puts hand-made
- * metric values in each of the four bands. */
+ * metric values in each of the four bands; that ls_estimate_on keeps every
+ * interval inside what its metric can be for 1, 2 and 3 seeds and at the
+ * bounds (log: positive; sqrt: KL >= 0 with zeros; angular: fractions in
+ * [0, 1] with values at 0 and 1), gives no interval for one seed and the
+ * value itself for identical ones, and matches hand-computed intervals;
+ * and that a summary's perplexity interval is exp of cross-entropy's, the
+ * clean KL stays exactly 0, one seed gives null bounds, and the ranking and
+ * "differs from clean" mark follow the data. */
 #include "test_util.h"
 
+#include <cJSON.h>
 #include <math.h>
 
 static void assert_near(double got, double want, double tol, const char *what) {
@@ -296,8 +304,186 @@ static void test_band_each_of_four(void **state) {
     assert_contains(ls_band_rule(), "1.25x");
 }
 
+/* ---- intervals on each metric's scale -------------------------------------- */
+
+static void test_estimate_edge_cases(void **state) {
+    (void)state;
+    /* One seed: the value, no interval (not a zero-width one). */
+    const double one[1] = {0.25};
+    for (int sc = 0; sc < 4; sc++) {
+        ls_estimate e = ls_estimate_on(one, 1, (ls_scale)sc, 0);
+        assert_int_equal(e.n, 1);
+        assert_false(e.has_interval);
+        assert_true(e.center == 0.25 && e.mean == 0.25);
+        assert_true(isnan(e.lo) && isnan(e.hi));
+    }
+    /* Identical values: exactly that value, interval [v, v]. */
+    const double same[3] = {0.3, 0.3, 0.3};
+    ls_estimate e = ls_estimate_on(same, 3, LS_SCALE_ANGULAR, 0);
+    assert_true(e.has_interval && e.center == 0.3 && e.lo == 0.3 && e.hi == 0.3);
+
+    /* The issue's 2-seed example (mlp.fc@L0 perplexity 353.7 and 852.8 would give
+     * [-524, 1909] on raw values): log scale keeps it positive. */
+    const double ppl[2] = {353.71, 852.82};
+    e = ls_estimate_on(ppl, 2, LS_SCALE_LOG, 0);
+    double ml = (log(353.71) + log(852.82)) / 2, sl = fabs(log(852.82) - log(353.71)) / sqrt(2.0);
+    assert_near(e.center, exp(ml), 1e-9 * exp(ml), "log center = geometric mean");
+    assert_near(e.lo, exp(ml - 12.706 * sl / sqrt(2.0)), 1e-9, "log lo");
+    assert_near(e.hi, exp(ml + 12.706 * sl / sqrt(2.0)), 1e-3, "log hi");
+    assert_true(e.lo > 0);
+    assert_near(e.mean, (353.71 + 852.82) / 2, 1e-9, "raw mean kept");
+
+    /* Fractions at and near their bounds, 2 and 3 seeds: inside [0, 1]. */
+    const double top[][3] = {{1.0, 0.98, 0.99}, {0.0, 0.02, 0.01}, {1.0, 0.5, 0.0}, {0.99, 1.0, 1.0}};
+    for (size_t k = 0; k < sizeof top / sizeof top[0]; k++)
+        for (int n = 2; n <= 3; n++) {
+            e = ls_estimate_on(top[k], n, LS_SCALE_ANGULAR, 0);
+            assert_true(e.has_interval);
+            if (!(e.lo >= 0 && e.hi <= 1 && e.lo <= e.center && e.center <= e.hi))
+                fail_msg("angular, case %zu, n %d: center %g [%g, %g] outside [0, 1] or unordered", k, n, e.center, e.lo, e.hi);
+        }
+    /* Hand-computed: angular on {0.25, 0.75}: y = pi/6, pi/3; mean pi/4 -> center 0.5. */
+    const double q[2] = {0.25, 0.75};
+    e = ls_estimate_on(q, 2, LS_SCALE_ANGULAR, 0);
+    assert_near(e.center, 0.5, 1e-12, "angular center");
+    assert_true(e.lo == 0 && e.hi == 1); /* 2 seeds this far apart: the whole range, honestly */
+
+    /* KL: never below 0, zeros allowed; sqrt scale by hand. */
+    const double kl[3] = {0.0, 0.04, 0.01};
+    e = ls_estimate_on(kl, 3, LS_SCALE_SQRT, 0);
+    double ys[3] = {0, 0.2, 0.1}, my = 0.1, sy = 0.1; /* sd of {0, .2, .1} */
+    (void)ys;
+    double lo = fmax(0, my - 4.303 * sy / sqrt(3.0)), hi = my + 4.303 * sy / sqrt(3.0);
+    assert_near(e.center, my * my, 1e-12, "sqrt center");
+    assert_near(e.lo, lo * lo, 1e-12, "sqrt lo (cut at 0)");
+    assert_near(e.hi, hi * hi, 1e-9, "sqrt hi");
+    assert_true(e.lo == 0);
+    /* Cross-entropy: linear, cut at 0. */
+    const double ce[2] = {0.001, 0.5};
+    e = ls_estimate_on(ce, 2, LS_SCALE_LINEAR, 0);
+    assert_true(e.lo == 0 && e.hi > 0.5);
+    /* Log with a non-positive value falls back to linear rather than producing NaN. */
+    const double bad[2] = {0.0, 2.0};
+    e = ls_estimate_on(bad, 2, LS_SCALE_LOG, 0);
+    assert_near(e.center, 1.0, 1e-12, "log fallback");
+}
+
+static const char *const k_prompts[] = {"p"};
+static const char *const k_labels[] = {"clean", "L0H0", "L0H1"};
+static const char *const k_specs[] = {"", "attn.q@L0H0", "attn.q@L0H1"};
+
+static cJSON *metric(const cJSON *summary, int config, const char *name) {
+    return cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(summary, "configs"), config),
+                                         "metrics"),
+        name);
+}
+
+static double field(const cJSON *m, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void test_summary_intervals(void **state) {
+    (void)state;
+    /* clean once; L0H0 hurts (CE 3.0, 3.02), L0H1 does not (CE 2.0, 2.001) */
+    const char *rows[] = {
+        "{\"config\":0,\"seed_index\":0,\"cross_entropy\":2.0,\"perplexity\":7.38905609893065,\"kl\":0,\"top1\":1,"
+        "\"gen_ppl\":10,\"rep4\":0,\"distinct2\":1}",
+        "{\"config\":1,\"seed_index\":0,\"cross_entropy\":3.0,\"perplexity\":20.085536923187668,\"kl\":0.9,\"top1\":0.5,"
+        "\"gen_ppl\":50,\"rep4\":0,\"distinct2\":0.9}",
+        "{\"config\":1,\"seed_index\":1,\"cross_entropy\":3.02,\"perplexity\":20.489332227999717,\"kl\":1.1,\"top1\":0.4,"
+        "\"gen_ppl\":70,\"rep4\":0.1,\"distinct2\":1}",
+        "{\"config\":2,\"seed_index\":0,\"cross_entropy\":2.0,\"perplexity\":7.38905609893065,\"kl\":0.001,\"top1\":1,"
+        "\"gen_ppl\":10,\"rep4\":0,\"distinct2\":1}",
+        "{\"config\":2,\"seed_index\":1,\"cross_entropy\":2.001,\"perplexity\":7.396445,\"kl\":0.002,\"top1\":0.999,"
+        "\"gen_ppl\":10,\"rep4\":0,\"distinct2\":1}",
+    };
+    ls_sweep_meta meta = {.model = "m", .plan = "heads", .target = "attn.q", .mode = "gauss", .match = "tensor",
+                          .n_seeds = 2, .eval_tokens = 64, .prompts = k_prompts, .n_prompts = 1, .labels = k_labels,
+                          .specs = k_specs, .n_configs = 3, .heads_layers = 1, .heads_per_layer = 2};
+    ls_error err = {{0}};
+    cJSON *s = ls_sweep_summarize(&meta, rows, 5, &err);
+    assert_non_null(s);
+    /* perplexity = exp of the cross-entropy estimate */
+    const cJSON *ppl = metric(s, 1, "perplexity"), *ce = metric(s, 1, "cross_entropy");
+    assert_near(field(ppl, "center"), exp(3.01), 1e-9, "ppl center");
+    assert_near(field(ppl, "lo"), exp(field(ce, "lo")), 1e-9, "ppl lo");
+    assert_near(field(ppl, "hi"), exp(field(ce, "hi")), 1e-6, "ppl hi");
+    assert_true(field(ppl, "lo") > 0);
+    /* bounded metrics stay in range with 2 seeds */
+    const cJSON *top = metric(s, 1, "top1");
+    assert_true(field(top, "lo") >= 0 && field(top, "hi") <= 1);
+    assert_true(field(metric(s, 1, "kl"), "lo") >= 0);
+    assert_true(field(metric(s, 1, "rep4"), "lo") >= 0);
+    assert_true(field(metric(s, 1, "distinct2"), "hi") <= 1);
+    /* the clean model: one row, exactly its values, no interval */
+    const cJSON *ckl = metric(s, 0, "kl");
+    assert_true(field(ckl, "center") == 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(ckl, "lo")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(ckl, "hi")));
+    /* per-seed values kept */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ce, "values")), 2);
+    /* ranking by KL, and which heads differ from clean beyond noise */
+    const cJSON *rank = cJSON_GetObjectItemCaseSensitive(s, "ranking");
+    assert_int_equal(cJSON_GetArrayItem(rank, 0)->valueint, 1);
+    assert_int_equal(cJSON_GetArrayItem(rank, 1)->valueint, 2);
+    const cJSON *diff = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "heads"), "differs");
+    assert_true(cJSON_IsTrue(cJSON_GetArrayItem(cJSON_GetArrayItem(diff, 0), 0)));  /* CE 3.0, 3.02 vs 2.0 */
+    assert_true(cJSON_IsFalse(cJSON_GetArrayItem(cJSON_GetArrayItem(diff, 0), 1))); /* 2.0, 2.001: crosses 2.0 */
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(s, "partial")));
+    assert_contains(cJSON_GetObjectItemCaseSensitive(s, "intervals")->valuestring, "rough");
+    cJSON_Delete(s);
+
+    /* rows missing: partial 3 of 5 */
+    s = ls_sweep_summarize(&meta, rows, 3, &err);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "partial")));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(s, "rows_present")->valueint, 3);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(s, "rows_expected")->valueint, 5);
+    cJSON_Delete(s);
+
+    /* one seed: no interval anywhere, no "differs" claim */
+    meta.n_seeds = 1;
+    s = ls_sweep_summarize(&meta, rows, 5, &err);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(metric(s, 1, "perplexity"), "lo")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "configs"), 1), "differs_from_clean")));
+    assert_contains(cJSON_GetObjectItemCaseSensitive(s, "intervals")->valuestring, "none");
+    cJSON_Delete(s);
+}
+
+static void test_transition_says_rough(void **state) {
+    (void)state;
+    static const char *const labels[] = {"clean", "L0", "L0-1"};
+    static const char *const specs[] = {"", "attn.q@L0", "attn.q@L0-1"};
+    const char *rows[] = {
+        "{\"config\":0,\"seed_index\":0,\"cross_entropy\":2.0}",
+        "{\"config\":1,\"seed_index\":0,\"cross_entropy\":2.01}", "{\"config\":1,\"seed_index\":1,\"cross_entropy\":2.02}",
+        "{\"config\":2,\"seed_index\":0,\"cross_entropy\":3.0}", "{\"config\":2,\"seed_index\":1,\"cross_entropy\":3.1}",
+    };
+    ls_sweep_meta meta = {.model = "m", .plan = "cumulative", .target = "attn.q", .mode = "gauss", .match = "tensor",
+                          .n_seeds = 2, .eval_tokens = 64, .prompts = k_prompts, .n_prompts = 1, .labels = labels,
+                          .specs = specs, .n_configs = 3, .ordered = 1};
+    ls_error err = {{0}};
+    cJSON *s = ls_sweep_summarize(&meta, rows, 5, &err);
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(s, "transition");
+    assert_non_null(tr);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tr, "rough")));
+    assert_contains(cJSON_GetObjectItemCaseSensitive(tr, "statement")->valuestring, "With 2 noise seeds this bootstrap is rough");
+    assert_null(cJSON_GetObjectItemCaseSensitive(s, "ranking")); /* a series is not ranked */
+    cJSON_Delete(s);
+    meta.n_seeds = 1;
+    s = ls_sweep_summarize(&meta, rows, 5, &err);
+    tr = cJSON_GetObjectItemCaseSensitive(s, "transition");
+    assert_contains(cJSON_GetObjectItemCaseSensitive(tr, "statement")->valuestring, "no uncertainty estimate");
+    cJSON_Delete(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_estimate_edge_cases),
+        cmocka_unit_test(test_summary_intervals),
+        cmocka_unit_test(test_transition_says_rough),
         cmocka_unit_test(test_summarize_known_answers),
         cmocka_unit_test(test_summarize_beyond_the_t_table),
         cmocka_unit_test(test_ngram_metrics),

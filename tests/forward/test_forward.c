@@ -11,7 +11,12 @@
  * ties, top_k, top_p, and the sampled frequencies of a known distribution);
  * that bf16 weight storage computes exactly the fp32 pass over the widened
  * matrices, clean and lesioned; that copying the fp32 weights into private
- * memory changes no bit. */
+ * memory changes no bit; that --compute bf16 (ls_model_compute_bf16) is
+ * refused without bf16 storage, changes the logits of a prefill (within
+ * 1e-3 here) but not those of 1-3 rows (the decode kernels keep fp32
+ * arithmetic), is bitwise the same for 1 and 2 threads, and runs a
+ * lesioned tensor in fp32. Everything runs once per ISA path this CPU
+ * supports (TEST_FOR_EACH_ISA). */
 #include "test_util.h"
 #include "io/bf16.h"
 
@@ -24,12 +29,13 @@ typedef struct {
     const ls_config *cfg;
 } fixture;
 
-static const ls_config k_cfg = {.n_layer = 2, .n_head = 2, .n_embd = 16, .n_ctx = 32, .vocab_size = 23, .ln_eps = 1e-5f};
+static ls_config k_cfg; /* GPT-2: 2 layers, 2 heads, C 16, context 32, V 23 (setup) */
 #define V 23
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
+    k_cfg = ls_config_gpt2(2, 2, 16, 32, 23);
     test_tmpdir(f->dir, sizeof f->dir);
     ls_error err = {{0}};
     char dir[128];
@@ -189,7 +195,7 @@ static void test_stages_compose_to_forward(void **state) {
     forward_ok(s, &f->w, tok, B, T, 0, ref, LS_LOGITS_ALL);
     ls_embed(s, &f->w, tok, B, T, 0, x);
     /* Embedding = wte[token] + wpe[position]. */
-    assert_true(x[(1 * T + 3) * C + 5] == f->w.t[LS_WTE][tok[T + 3] * C + 5] + f->w.t[LS_WPE][3 * C + 5]);
+    assert_true(x[(1 * T + 3) * C + 5] == f->w.t[LS_EMBED][tok[T + 3] * C + 5] + f->w.t[LS_POS_EMBED][3 * C + 5]);
     for (int l = 0; l < f->cfg->n_layer; l++) ls_block(s, &f->w, l, x, B, T, 0);
     ls_head(s, &f->w, x, B * T, got);
     assert_memory_equal(got, ref, sizeof ref);
@@ -408,7 +414,7 @@ static void test_bf16_storage(void **state) {
         int64_t numel = ls_model_tensor_info(m, id)->n_elems;
         assert_memory_equal(w16.t[id], f->w.t[id], (size_t)numel * sizeof(float)); /* the file's values, still there */
         wide[id] = w16.t[id];
-        if (!ls_tensor_is_matrix(id)) {
+        if (!ls_tensor_is_matrix(f->cfg, id)) {
             assert_null(w16.bf16[id]);
             continue;
         }
@@ -441,7 +447,7 @@ static void test_bf16_storage(void **state) {
             if (ls_overlay_apply(ov16, &les[k], &err) != 0 || ls_overlay_apply(ov32, &les[k], &err) != 0)
                 fail_msg("%s", err.msg);
         ls_weights v16 = ls_overlay_view(ov16), v32 = ls_overlay_view(ov32);
-        ls_tensor_id q0 = ls_layer_tensor(0, LS_ATTN_W);
+        ls_tensor_id q0 = ls_layer_tensor(0, LS_QKV_W);
         if (lesioned) assert_null(v16.bf16[q0]); /* the lesioned copy is fp32 */
         else assert_ptr_equal(v16.bf16[q0], w16.bf16[q0]);
         for (int threads = 1; threads <= 2; threads++) {
@@ -467,7 +473,7 @@ static void test_bf16_storage(void **state) {
     ls_overlay_free(ov16);
     ls_overlay_free(ov32);
     for (ls_tensor_id id = 0; id < n; id++)
-        if (ls_tensor_is_matrix(id)) free((void *)wide[id]);
+        if (ls_tensor_is_matrix(f->cfg, id)) free((void *)wide[id]);
     free(wide);
     ls_model_close(m);
 }
@@ -484,6 +490,7 @@ static void test_copy_f32(void **state) {
     if (ls_model_open(&m, dir, &err) != 0 || ls_model_copy_f32(m, &err) != 0) fail_msg("%s", err.msg);
     ls_weights w = ls_model_weights(m);
     for (ls_tensor_id id = 0; id < ls_tensor_count(f->cfg); id++) {
+        if (ls_model_tensor_file(m, id) < 0) continue;
         assert_ptr_not_equal(w.t[id], f->w.t[id]);
         assert_memory_equal(w.t[id], f->w.t[id], (size_t)ls_model_tensor_info(m, id)->n_elems * sizeof(float));
     }
@@ -504,6 +511,58 @@ static void test_copy_f32(void **state) {
     ls_model_close(m);
 }
 
+static void test_compute_bf16(void **state) {
+    fixture *f = *state;
+    char dir[128];
+    test_path(dir, sizeof dir, f->dir, "model");
+    ls_model *m16 = NULL, *mc = NULL;
+    ls_error err = {{0}};
+    if (ls_model_open(&mc, dir, &err) != 0) fail_msg("%s", err.msg);
+    assert_int_equal(ls_model_compute_bf16(mc, &err), -1);
+    assert_contains(err.msg, "bf16");
+    if (ls_model_store_bf16(mc, &err) != 0 || ls_model_compute_bf16(mc, &err) != 0 ||
+        ls_model_open(&m16, dir, &err) != 0 || ls_model_store_bf16(m16, &err) != 0)
+        fail_msg("%s", err.msg);
+    ls_weights wc = ls_model_weights(mc), w16 = ls_model_weights(m16);
+    assert_int_equal(wc.compute_bf16, 1);
+    assert_int_equal(w16.compute_bf16, 0);
+    enum { T = 20 };
+    int32_t tok[T];
+    fill_tokens(tok, T, 78);
+    float a[T * V], b[T * V], c[T * V];
+    ls_state *s1 = new_state(f->cfg, 1, T, 1), *s2 = new_state(f->cfg, 1, T, 2);
+    forward_ok(s1, &wc, tok, 1, T, 0, a, LS_LOGITS_ALL);
+    forward_ok(s2, &wc, tok, 1, T, 0, b, LS_LOGITS_ALL);
+    assert_memory_equal(a, b, sizeof a);
+    forward_ok(s1, &w16, tok, 1, T, 0, c, LS_LOGITS_ALL);
+    assert_close(a, c, T * V, 1e-3, "compute bf16 vs bf16 storage");
+    assert_true(memcmp(a, c, sizeof a) != 0); /* the activations really were rounded */
+    /* Decode steps (1 row) keep the exact bf16-storage kernels. */
+    forward_ok(s1, &wc, tok, 1, 1, 0, a, LS_LOGITS_LAST);
+    forward_ok(s2, &w16, tok, 1, 1, 0, b, LS_LOGITS_LAST);
+    assert_memory_equal(a, b, V * sizeof(float));
+    /* A lesioned matrix is an fp32 copy: with every bf16 matrix lesioned
+     * away (scale:1 keeps the widened values) the pass is bf16 storage's. */
+    ls_overlay *ov = ls_overlay_new(&wc);
+    assert_non_null(ov);
+    ls_lesion les;
+    const char *all[] = {"attn.q@all", "attn.k@all", "attn.v@all", "attn.o@all", "mlp.fc@all", "mlp.proj@all", "wte"};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (ls_lesion_parse(&les, f->cfg, all[k], "scale:1", NULL, 0, 0, NULL, &err) != 0 ||
+            ls_overlay_apply(ov, &les, &err) != 0)
+            fail_msg("%s: %s", all[k], err.msg);
+    ls_weights v = ls_overlay_view(ov);
+    assert_int_equal(v.compute_bf16, 1);
+    forward_ok(s1, &v, tok, 1, T, 0, a, LS_LOGITS_ALL);
+    forward_ok(s1, &w16, tok, 1, T, 0, b, LS_LOGITS_ALL);
+    assert_memory_equal(a, b, sizeof a);
+    ls_overlay_free(ov);
+    ls_state_free(s1);
+    ls_state_free(s2);
+    ls_model_close(mc);
+    ls_model_close(m16);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_bitwise_identical),
@@ -515,6 +574,9 @@ int main(void) {
         cmocka_unit_test(test_sample_known_answers),
         cmocka_unit_test(test_bf16_storage),
         cmocka_unit_test(test_copy_f32),
+        cmocka_unit_test(test_compute_bf16),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = 0;
+    TEST_FOR_EACH_ISA(failed += cmocka_run_group_tests(tests, setup, teardown));
+    return failed;
 }

@@ -140,12 +140,13 @@ static void test_not_json(void **state) {
 
 static void test_write_load_round_trip(void **state) {
     (void)state;
-    const ls_config cases[] = {
-        {.n_layer = 12, .n_head = 12, .n_embd = 768, .n_ctx = 1024, .vocab_size = 50257, .ln_eps = 1e-5f},
-        {.n_layer = 1, .n_head = 1, .n_embd = 1, .n_ctx = 1, .vocab_size = 1, .ln_eps = 3e-7f},
-        {.n_layer = LS_MAX_LAYERS, .n_head = 4, .n_embd = 64, .n_ctx = LS_MAX_CTX, .vocab_size = LS_MAX_VOCAB,
-         .ln_eps = 0.1f},
+    ls_config cases[] = {
+        ls_config_gpt2(12, 12, 768, 1024, 50257),
+        ls_config_gpt2(1, 1, 1, 1, 1),
+        ls_config_gpt2(LS_MAX_LAYERS, 4, 64, LS_MAX_CTX, LS_MAX_VOCAB),
     };
+    cases[1].ln_eps = 3e-7f;
+    cases[2].ln_eps = 0.1f;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[256];
         test_path(path, sizeof path, g_dir, "rt.json");
@@ -162,9 +163,144 @@ static void test_write_load_round_trip(void **state) {
     }
 }
 
+/* Each family's config.json, as downloads have it, read to known answers. */
+static void test_families_known_answers(void **state) {
+    (void)state;
+    char path[256];
+    ls_config c;
+    ls_error err = {{0}};
+    /* Llama 3.2 1B: GQA, tied, llama3 rope scaling, a list of eos ids. */
+    if (load_text("llama.json",
+                  "{\"model_type\": \"llama\", \"hidden_size\": 2048, \"intermediate_size\": 8192,"
+                  " \"num_hidden_layers\": 16, \"num_attention_heads\": 32, \"num_key_value_heads\": 8,"
+                  " \"head_dim\": 64, \"max_position_embeddings\": 131072, \"vocab_size\": 128256,"
+                  " \"rms_norm_eps\": 1e-05, \"rope_theta\": 500000.0, \"hidden_act\": \"silu\","
+                  " \"rope_scaling\": {\"factor\": 32.0, \"high_freq_factor\": 4.0, \"low_freq_factor\": 1.0,"
+                  " \"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"},"
+                  " \"tie_word_embeddings\": true, \"attention_bias\": false, \"mlp_bias\": false,"
+                  " \"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009], \"pretraining_tp\": 1}",
+                  &c, &err, path, sizeof path) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.arch, LS_ARCH_LLAMA);
+    assert_int_equal(c.n_layer, 16);
+    assert_int_equal(c.n_head, 32);
+    assert_int_equal(c.n_kv_head, 8);
+    assert_int_equal(c.d_head, 64);
+    assert_int_equal(c.n_ff, 8192);
+    assert_int_equal(c.n_ctx, 131072);
+    assert_int_equal(c.norm, LS_NORM_RMS);
+    assert_int_equal(c.act, LS_ACT_SILU);
+    assert_int_equal(c.rope_dims, 64);
+    assert_true(c.rope_theta == 500000.0);
+    assert_int_equal(c.rope_scaling, LS_ROPE_LLAMA3);
+    assert_true(c.rope_factor == 32 && c.rope_low_freq_factor == 1 && c.rope_high_freq_factor == 4);
+    assert_int_equal(c.rope_original_ctx, 8192);
+    assert_true(c.tied_head && !c.fused_qkv && !c.qkv_bias && !c.out_bias && !c.learned_pos);
+    assert_int_equal(c.bos_id, 128000);
+    assert_int_equal(c.eos_id, 128001);
+    /* Pythia 160M: partial rotary (25% of 64 = 16 dims), parallel residual, exact GELU, untied. */
+    if (load_text("neox.json",
+                  "{\"model_type\": \"gpt_neox\", \"hidden_size\": 768, \"intermediate_size\": 3072,"
+                  " \"num_hidden_layers\": 12, \"num_attention_heads\": 12, \"max_position_embeddings\": 2048,"
+                  " \"vocab_size\": 50304, \"layer_norm_eps\": 1e-05, \"rotary_pct\": 0.25,"
+                  " \"rotary_emb_base\": 10000, \"use_parallel_residual\": true, \"hidden_act\": \"gelu\","
+                  " \"tie_word_embeddings\": false, \"bos_token_id\": 0, \"eos_token_id\": 0}",
+                  &c, &err, path, sizeof path) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.arch, LS_ARCH_GPT_NEOX);
+    assert_int_equal(c.d_head, 64);
+    assert_int_equal(c.rope_dims, 16);
+    assert_int_equal(c.act, LS_ACT_GELU_ERF);
+    assert_true(c.parallel_residual && c.fused_qkv && c.qkv_bias && c.out_bias && !c.tied_head);
+    /* Mistral's window and Qwen2's biases; newer files' rope_parameters. */
+    if (load_text("mistral.json",
+                  "{\"model_type\": \"mistral\", \"hidden_size\": 64, \"intermediate_size\": 128,"
+                  " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
+                  " \"max_position_embeddings\": 512, \"vocab_size\": 100, \"sliding_window\": 16,"
+                  " \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000000.0}}",
+                  &c, &err, path, sizeof path) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(c.sliding_window, 16);
+    assert_true(c.rope_theta == 1e6);
+    assert_true(c.ln_eps == 1e-6f); /* the family's default */
+    if (load_text("qwen2.json",
+                  "{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"intermediate_size\": 128,"
+                  " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
+                  " \"max_position_embeddings\": 512, \"vocab_size\": 100, \"use_sliding_window\": false,"
+                  " \"sliding_window\": 4096, \"layer_types\": [\"full_attention\", \"full_attention\"]}",
+                  &c, &err, path, sizeof path) != 0)
+        fail_msg("%s", err.msg);
+    assert_true(c.qkv_bias && !c.out_bias && c.sliding_window == 0);
+}
+
+/* Keys whose value would change the math in a way lesion does not compute:
+ * one line naming the key and the value. */
+static void test_families_refusals(void **state) {
+    (void)state;
+    static const char *const base =
+        "\"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2,"
+        " \"num_attention_heads\": 4, \"max_position_embeddings\": 64, \"vocab_size\": 100";
+    static const struct { const char *type, *extra, *want; } cases[] = {
+        {"bert", "", "model_type \"bert\" is not supported"},
+        {"llama", ", \"attention_bias\": true", "attention_bias = true"},
+        {"llama", ", \"mlp_bias\": true", "mlp_bias = true"},
+        {"llama", ", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}", "rope_scaling type = \"yarn\""},
+        {"llama", ", \"rope_scaling\": {\"rope_type\": \"linear\"}", "needs a \"factor\""},
+        {"llama", ", \"hidden_act\": \"gelu\"", "hidden_act = \"gelu\""},
+        {"llama", ", \"partial_rotary_factor\": 0.5", "partial_rotary_factor = 0.5"},
+        {"llama", ", \"num_key_value_heads\": 3", "not a multiple of num_key_value_heads = 3"},
+        {"qwen2", ", \"use_sliding_window\": true", "use_sliding_window = true"},
+        {"qwen2", ", \"layer_types\": [\"full_attention\", \"sliding_attention\"]", "layer_types"},
+        {"gpt_neox", ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2}", "rope_scaling = (set)"},
+        {"gpt_neox", ", \"hidden_act\": \"relu\"", "hidden_act = \"relu\""},
+        {"mistral", ", \"sliding_window\": -1", "sliding_window = -1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[768];
+        snprintf(text, sizeof text, "{\"model_type\": \"%s\", %s%s}", cases[i].type, base, cases[i].extra);
+        expect_config_error(text, cases[i].want);
+    }
+    expect_config_error("{\"model_type\": \"gpt2\", \"n_layer\": 1, \"n_head\": 1, \"n_embd\": 4, \"n_ctx\": 8,"
+                        " \"vocab_size\": 3, \"scale_attn_weights\": false}",
+                        "scale_attn_weights = false");
+    expect_config_error("{\"model_type\": \"gpt2\", \"n_layer\": 1, \"n_head\": 1, \"n_embd\": 4, \"n_ctx\": 8,"
+                        " \"vocab_size\": 3, \"activation_function\": \"relu\"}",
+                        "activation_function = \"relu\"");
+}
+
+/* Every family's config survives ls_config_write -> ls_config_load. */
+static void test_families_round_trip(void **state) {
+    (void)state;
+    ls_config cases[4] = {
+        {.arch = LS_ARCH_LLAMA, .n_layer = 3, .n_head = 6, .n_kv_head = 2, .d_head = 16, .n_embd = 64, .n_ff = 100,
+         .n_ctx = 4096, .vocab_size = 300, .ln_eps = 1e-5f, .rope_theta = 5e5, .rope_scaling = LS_ROPE_LLAMA3,
+         .rope_factor = 8, .rope_low_freq_factor = 1, .rope_high_freq_factor = 4, .rope_original_ctx = 1024,
+         .tied_head = 1, .bos_id = 1, .eos_id = 2},
+        {.arch = LS_ARCH_MISTRAL, .n_layer = 2, .n_head = 4, .n_kv_head = 1, .n_embd = 32, .n_ff = 64, .n_ctx = 128,
+         .vocab_size = 50, .ln_eps = 1e-6f, .sliding_window = 16, .bos_id = 1, .eos_id = 2},
+        {.arch = LS_ARCH_QWEN2, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_embd = 32, .n_ff = 64, .n_ctx = 128,
+         .vocab_size = 50, .ln_eps = 1e-6f, .rope_theta = 1e6, .rope_scaling = LS_ROPE_LINEAR, .rope_factor = 2,
+         .bos_id = 3, .eos_id = 4},
+        {.arch = LS_ARCH_GPT_NEOX, .n_layer = 2, .n_head = 4, .n_embd = 32, .n_ff = 128, .n_ctx = 128,
+         .vocab_size = 50, .ln_eps = 1e-5f, .rope_dims = 4, .act = LS_ACT_GELU_ERF, .parallel_residual = 0,
+         .bos_id = 0, .eos_id = 0},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        ls_config_derive(&cases[i]);
+        char path[256];
+        test_path(path, sizeof path, g_dir, "family_rt.json");
+        ls_error err = {{0}};
+        if (ls_config_validate(&cases[i], &err) != 0 || ls_config_write(&cases[i], path, &err) != 0)
+            fail_msg("%s", err.msg);
+        ls_config c;
+        if (ls_config_load(&c, path, &err) != 0) fail_msg("%s: %s", ls_arch_name(cases[i].arch), err.msg);
+        if (memcmp(&c, &cases[i], sizeof c) != 0) fail_msg("%s: config differs after a round trip", ls_arch_name(c.arch));
+    }
+}
+
 static void test_validate_directly(void **state) {
     (void)state;
-    ls_config ok = {.n_layer = 2, .n_head = 2, .n_embd = 8, .n_ctx = 16, .vocab_size = 11, .ln_eps = 1e-5f};
+    ls_config ok = ls_config_gpt2(2, 2, 8, 16, 11);
     ls_error err = {{0}};
     assert_int_equal(ls_config_validate(&ok, &err), 0);
     ls_config bad = ok;
@@ -246,6 +382,20 @@ static void test_atomic_write_fails_cleanly(void **state) {
     assert_string_equal(back, "kept");
     free(back);
 
+    /* Over a FIFO (or a device: `--out /dev/null` as root): refused, the
+     * FIFO is still a FIFO and no temp file is left. */
+    char fifo_dir[256], fifo[300];
+    test_path(fifo_dir, sizeof fifo_dir, g_dir, "fifo_dir");
+    assert_int_equal(mkdir(fifo_dir, 0755), 0);
+    test_path(fifo, sizeof fifo, fifo_dir, "pipe");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(ls_write_file_atomic(fifo, "x", 1, &err), -1);
+    assert_contains(err.msg, "not a file");
+    struct stat st;
+    assert_int_equal(lstat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(fifo_dir), 1);
+
     /* Where the directory is read-only (meaningful only without root's override). */
     if (geteuid() != 0) {
         char ro[256];
@@ -322,6 +472,9 @@ int main(void) {
         cmocka_unit_test(test_not_json),
         cmocka_unit_test(test_write_load_round_trip),
         cmocka_unit_test(test_validate_directly),
+        cmocka_unit_test(test_families_known_answers),
+        cmocka_unit_test(test_families_refusals),
+        cmocka_unit_test(test_families_round_trip),
         cmocka_unit_test(test_atomic_write_replaces_without_temp_files),
         cmocka_unit_test(test_atomic_write_fails_cleanly),
         cmocka_unit_test(test_npy_header_and_data),

@@ -6,7 +6,14 @@
  * to the magnitude of the terms summed; that attention never reads cache
  * positions beyond pos0 + T (they hold NaN here); and that every kernel is
  * bitwise identical for 1, 2 and 3 threads; that bf16 products are bitwise
- * the fp32 products of the widened matrices. */
+ * the fp32 products of the widened matrices; that the --compute bf16
+ * products (ls_matmul_bf16dot, ls_matmul_nt_bf16dot) compute bit for bit
+ * the sums bf16dot.c defines (a scalar fmaf reference of vdpbf16ps,
+ * denormals included), for any thread count, and stay within bf16's
+ * rounding of the exact product. All of it runs once per ISA
+ * path this CPU supports (generic, avx2, avx512: TEST_FOR_EACH_ISA), and
+ * test_isa_paths_bitwise_identical proves that every path gives the same
+ * bits as the generic one, kernel by kernel. */
 #include "test_util.h"
 #include "io/bf16.h"
 
@@ -52,7 +59,8 @@ static void test_matmul_matches_reference(void **state) {
     /* N < 4 takes the streaming gemv (with its two row chunks and 8-row blocks from IC >= 32, one chunk when
      * N * OC exceeds its stack buffer, as in {3, 40, 6000}), N >= 4 the BLAS. */
     const int64_t shapes[][3] = {{1, 1, 1},    {3, 5, 7},     {7, 37, 19},   {16, 64, 48},
-                                 {5, 130, 3},  {2, 203, 37},  {1, 768, 300}, {3, 40, 6000}};
+                                 {5, 130, 3},  {2, 203, 37},  {1, 768, 300}, {3, 40, 6000},
+                                 {1030, 40, 300}}; /* 3 row chunks of 352 rows (LS_CHUNK_ROWS), the last partial */
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
         float *inp = alloc_f(N * IC), *w = alloc_f(IC * OC), *b = alloc_f(OC), *out = alloc_f(N * OC);
@@ -145,23 +153,32 @@ static void test_gelu_matches_reference(void **state) {
     assert_true(fabs(y[5] - 0.8411919906) < 1e-6); /* gelu_new(1) */
 }
 
-/* Reference attention for one (b, t, h). */
-static void ref_attention_row(double *o, double *scale, const float *q, const float *kc, const float *vc, int n_keys,
-                              int C, int D, int h) {
-    double *sc = malloc(sizeof(double) * (size_t)n_keys), mx = -INFINITY, sum = 0;
+/* Reference attention for one query row over keys lo..p of one kv head, in
+ * double: the output (D), the magnitude of its terms (for the tolerance),
+ * the row's entropy and its first argmax (an absolute key position).
+ *   q: the query head's D values; kc, vc: the kv head's first key, rows kv_row apart */
+static void ref_attention_row(double *o, double *scale, double *entropy, int *argmax, const float *q, const float *kc,
+                              const float *vc, int lo, int p, int64_t kv_row, int D) {
+    int n = p - lo + 1;
+    double *sc = malloc(sizeof(double) * (size_t)n), mx = -INFINITY, sum = 0, ent = 0;
     assert_non_null(sc);
-    for (int s = 0; s < n_keys; s++) {
+    for (int s = 0; s < n; s++) {
         double d = 0;
-        for (int k = 0; k < D; k++) d += (double)q[h * D + k] * kc[(int64_t)s * C + h * D + k];
+        for (int k = 0; k < D; k++) d += (double)q[k] * kc[(int64_t)(lo + s) * kv_row + k];
         sc[s] = d / sqrt((double)D);
-        mx = fmax(mx, sc[s]);
+        if (sc[s] > mx) mx = sc[s], *argmax = lo + s;
     }
-    for (int s = 0; s < n_keys; s++) sum += sc[s] = exp(sc[s] - mx);
+    for (int s = 0; s < n; s++) sum += sc[s] = exp(sc[s] - mx);
+    for (int s = 0; s < n; s++) {
+        double w = sc[s] / sum;
+        if (w > 0) ent -= w * log(w);
+    }
+    *entropy = ent;
     for (int k = 0; k < D; k++) {
         double acc = 0, mag = 0;
-        for (int s = 0; s < n_keys; s++) {
-            acc += sc[s] / sum * vc[(int64_t)s * C + h * D + k];
-            mag += sc[s] / sum * fabs(vc[(int64_t)s * C + h * D + k]);
+        for (int s = 0; s < n; s++) {
+            acc += sc[s] / sum * vc[(int64_t)(lo + s) * kv_row + k];
+            mag += sc[s] / sum * fabs(vc[(int64_t)(lo + s) * kv_row + k]);
         }
         o[k] = acc;
         scale[k] = mag;
@@ -169,31 +186,92 @@ static void ref_attention_row(double *o, double *scale, const float *q, const fl
     free(sc);
 }
 
-/* Runs ls_attention on random q/k/v with positions pos0..pos0+T-1 and checks every output. */
-static void check_attention(int B, int T, int pos0, int S, int C, int H, uint64_t seed, float qscale) {
-    const int D = C / H, qs = 3 * C; /* q rows live inside a (B,T,3C) qkv buffer, as in the forward pass */
-    float *qkv = alloc_f((int64_t)B * T * qs), *kc = alloc_f((int64_t)B * S * C), *vc = alloc_f((int64_t)B * S * C);
-    float *out = alloc_f((int64_t)B * T * C), *scratch = alloc_f((int64_t)S);
+/* Runs ls_attention on random q/k/v with positions pos0..pos0+T-1, H query
+ * heads over KV key/value heads, an optional sliding window, and checks every
+ * output, every row's entropy and argmax against the double reference, and
+ * that asking for the row statistics leaves the output bitwise unchanged. */
+static void check_attention_gqa(int B, int T, int pos0, int S, int H, int KV, int D, int window, uint64_t seed,
+                                float qscale) {
+    const int64_t C = (int64_t)H * D, kv_row = (int64_t)KV * D;
+    const int64_t qs = C + 2 * kv_row; /* q rows live inside a (B,T,C+2 KV D) qkv buffer, as in the forward pass */
+    const int64_t n_rows = (int64_t)B * H * T;
+    float *qkv = alloc_f((int64_t)B * T * qs), *kc = alloc_f((int64_t)B * S * kv_row);
+    float *vc = alloc_f((int64_t)B * S * kv_row), *out = alloc_f((int64_t)B * T * C), *out2 = alloc_f((int64_t)B * T * C);
+    float *scratch = alloc_f((int64_t)ls_attention_scratch_floats(S, 1)), *ent = alloc_f(n_rows), *pat = alloc_f(n_rows * (pos0 + T));
+    int32_t *arg = malloc((size_t)n_rows * sizeof *arg);
+    assert_non_null(arg);
     fill(qkv, (int64_t)B * T * qs, seed, -qscale, qscale);
-    fill(kc, (int64_t)B * S * C, seed + 1, -1, 1);
-    fill(vc, (int64_t)B * S * C, seed + 2, -1, 1);
-    /* Positions after the last new one are not part of the context: poison them. */
+    fill(kc, (int64_t)B * S * kv_row, seed + 1, -1, 1);
+    fill(vc, (int64_t)B * S * kv_row, seed + 2, -1, 1);
+    /* Positions after the last new one, and before a window, are not part of the context: poison them. */
     for (int b = 0; b < B; b++)
-        for (int s = pos0 + T; s < S; s++)
-            for (int c = 0; c < C; c++) kc[((int64_t)b * S + s) * C + c] = vc[((int64_t)b * S + s) * C + c] = NAN;
-    ls_attention(out, qkv, qs, kc, vc, B, T, pos0, S, C, H, scratch, 1);
-    double o[64], sc[64];
+        for (int s = 0; s < S; s++)
+            if (s >= pos0 + T || (window > 0 && s < pos0 - window + 1))
+                for (int64_t c = 0; c < kv_row; c++) kc[((int64_t)b * S + s) * kv_row + c] = vc[((int64_t)b * S + s) * kv_row + c] = NAN;
+    ls_attn_shape sh = {.B = B, .T = T, .pos0 = pos0, .S = S, .H = H, .KV = KV, .D = D, .window = window, .q_stride = qs};
+    ls_attention(out, qkv, kc, vc, &sh, NULL, scratch, 1);
+    ls_attn_rows rows = {ent, arg, pat};
+    ls_attention(out2, qkv, kc, vc, &sh, &rows, scratch, 1);
+    assert_memory_equal(out, out2, sizeof(float) * (size_t)(B * T * C));
+    /* Pattern rows (pos0 + T keys): the softmax weights over [lo, p], exact zeros elsewhere. */
+    for (int64_t i = 0; i < n_rows; i++) {
+        int p = pos0 + (int)(i % T), lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+        double sum = 0;
+        for (int s = 0; s < pos0 + T; s++) {
+            float v = pat[i * (pos0 + T) + s];
+            if ((s < lo || s > p) && v != 0.0f) fail_msg("pattern row %lld key %d outside [%d, %d]: %g", (long long)i, s, lo, p, (double)v);
+            sum += v;
+        }
+        if (!(fabs(sum - 1.0) <= 1e-5)) fail_msg("pattern row %lld sums to %.9g", (long long)i, sum);
+    }
+    double o[64], sc[64], e;
+    int am = 0;
     assert_true(D <= 64);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
-                ref_attention_row(o, sc, qkv + ((int64_t)b * T + t) * qs, kc + (int64_t)b * S * C,
-                                  vc + (int64_t)b * S * C, pos0 + t + 1, C, D, h);
+                int p = pos0 + t, lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0, g = h / (H / KV);
+                ref_attention_row(o, sc, &e, &am, qkv + ((int64_t)b * T + t) * qs + (int64_t)h * D,
+                                  kc + (int64_t)b * S * kv_row + (int64_t)g * D,
+                                  vc + (int64_t)b * S * kv_row + (int64_t)g * D, lo, p, kv_row, D);
                 for (int k = 0; k < D; k++)
                     check_rel(out[((int64_t)b * T + t) * C + h * D + k], o[k], sc[k], "attention",
                               ((int64_t)b * T + t) * C + h * D + k);
+                int64_t i = ((int64_t)b * H + h) * T + t;
+                if (!(fabs(ent[i] - e) <= 1e-5 * (1 + e)))
+                    fail_msg("entropy of row b%d h%d t%d: %.9g, reference %.9g", b, h, t, (double)ent[i], e);
+                if (arg[i] != am) fail_msg("argmax of row b%d h%d t%d: %d, reference %d", b, h, t, arg[i], am);
             }
-    free(qkv), free(kc), free(vc), free(out), free(scratch);
+    free(qkv), free(kc), free(vc), free(out), free(out2), free(scratch), free(ent), free(pat), free(arg);
+}
+
+/* Plain multi-head attention with C = H * D. */
+static void check_attention(int B, int T, int pos0, int S, int C, int H, uint64_t seed, float qscale) {
+    check_attention_gqa(B, T, pos0, S, H, H, C / H, 0, seed, qscale);
+}
+
+/* Grouped-query attention and sliding windows, on both kernel paths (T below
+ * and above LS_ATTN_GEMM_MIN). */
+static void test_attention_gqa_and_window(void **state) {
+    (void)state;
+    check_attention_gqa(2, 5, 3, 8, 4, 2, 8, 0, 51, 1);     /* 2 query heads per kv head, per-item path */
+    check_attention_gqa(1, 3, 9, 12, 6, 1, 4, 0, 52, 1);    /* one kv head (multi-query) */
+    check_attention_gqa(2, 70, 0, 70, 4, 2, 8, 0, 53, 2);   /* GQA on the sgemm path */
+    check_attention_gqa(1, 6, 10, 16, 2, 2, 8, 4, 54, 1);   /* window of 4 keys, decode-like chunk */
+    check_attention_gqa(1, 80, 0, 80, 4, 2, 8, 16, 55, 2);  /* window on the sgemm path */
+    check_attention_gqa(1, 64, 20, 90, 2, 1, 16, 30, 56, 2); /* window, GQA, cached prefix */
+    /* Several query blocks (LS_ATTN_QBLOCK 128), the last one partial. */
+    check_attention_gqa(1, 300, 0, 300, 2, 1, 8, 0, 57, 2);   /* full prefill */
+    check_attention_gqa(2, 200, 37, 260, 2, 2, 8, 0, 58, 1);  /* cached prefix */
+    check_attention_gqa(1, 260, 10, 280, 2, 1, 8, 50, 59, 2); /* window shorter than a block */
+}
+
+/* Entropy and argmax of every row on both kernel paths, sharp and flat rows. */
+static void test_attention_row_statistics(void **state) {
+    (void)state;
+    check_attention_gqa(2, 5, 3, 8, 2, 2, 4, 0, 41, 1);      /* per-item path, cached chunk */
+    check_attention_gqa(1, 70, 0, 70, 2, 2, 8, 0, 42, 4);    /* sgemm path, full prefill, sharp rows */
+    check_attention_gqa(2, 64, 6, 80, 3, 3, 4, 0, 43, 0.1f); /* sgemm path at pos0 > 0, near-uniform rows */
 }
 
 static void test_attention_matches_reference(void **state) {
@@ -251,11 +329,12 @@ static void test_pointwise_and_attention_thread_independent(void **state) {
     const int64_t n_ln = N * C, n_gelu = N * C, n_att = (int64_t)B * T * AC;
     float *ref = NULL;
     for (int nt = 1; nt <= 3; nt++) {
-        float *o = alloc_f(n_ln + n_gelu + n_att), *scr = alloc_f((int64_t)nt * S);
+        float *o = alloc_f(n_ln + n_gelu + n_att), *scr = alloc_f((int64_t)ls_attention_scratch_floats(S, nt));
         ls_layernorm(o, x, w, b, N, C, 1e-5f, nt);
         memcpy(o + n_ln, x, sizeof(float) * (size_t)n_gelu);
         ls_gelu(o + n_ln, n_gelu, nt);
-        ls_attention(o + n_ln + n_gelu, qkv, 3 * AC, kc, vc, B, T, pos0, S, AC, H, scr, nt);
+        ls_attn_shape sh = {.B = B, .T = T, .pos0 = pos0, .S = S, .H = H, .KV = H, .D = AC / H, .q_stride = 3 * AC};
+        ls_attention(o + n_ln + n_gelu, qkv, kc, vc, &sh, NULL, scr, nt);
         free(scr);
         if (!ref) {
             ref = o;
@@ -275,7 +354,7 @@ static void test_pointwise_and_attention_thread_independent(void **state) {
  * bitwise-identical results for any n_threads. */
 static void test_matmul_thread_independent(void **state) {
     (void)state;
-    const int64_t N = 64, IC = 768, OC = 2304, V = 4096;
+    const int64_t N = 600, IC = 768, OC = 2304, V = 4096; /* 2 row chunks */
     float *inp = alloc_f(N * IC), *w = alloc_f(IC * OC), *b = alloc_f(OC), *wv = alloc_f(V * IC);
     fill(inp, N * IC, 30, -1, 1);
     fill(w, IC * OC, 31, -0.05f, 0.05f);
@@ -323,7 +402,8 @@ static int64_t count_differing(const float *a, const float *b, int64_t n) {
  * above), and like every kernel the same for any thread count. */
 static void test_matmul_bf16_is_fp32_of_widened(void **state) {
     (void)state;
-    const int64_t shapes[][3] = {{1, 768, 2304}, {2, 203, 37}, {3, 3072, 768}, {3, 40, 6000}, {4, 96, 300}, {37, 768, 520}};
+    const int64_t shapes[][3] = {{1, 768, 2304}, {2, 203, 37}, {3, 3072, 768}, {3, 40, 6000}, {4, 96, 300}, {37, 768, 520},
+                                 {1030, 40, 520}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         int64_t N = shapes[k][0], IC = shapes[k][1], OC = shapes[k][2];
         uint16_t *w16, *h16;
@@ -374,6 +454,223 @@ static void test_gemv_thread_independent(void **state) {
     free(w), free(h), free(inp), free(b), free(r1), free(o1);
 }
 
+/* ---- --compute bf16 -------------------------------------------------------- */
+
+static float flush_denormal(float x) { return fabsf(x) < 0x1p-126f ? copysignf(0.0f, x) : x; }
+
+/* The definition of bf16dot.c, written out scalar: activations rounded to
+ * bf16, pairs (2p, 2p+1) taken odd element first, each step one fused
+ * multiply-add, bf16 denormal inputs and denormal results flushed. */
+static void ref_bf16dot(float *out, const float *inp, const uint16_t *w, const float *b, int64_t N, int64_t K,
+                        int64_t M, int head) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < M; j++) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < K; k += 2) {
+                for (int e = 1; e >= 0; e--) {
+                    if (k + e >= K) continue; /* the zero padding: fma(0, 0, acc) = acc */
+                    float a = flush_denormal(ls_bf16_to_f32(ls_f32_to_bf16(inp[n * K + k + e])));
+                    float wv = flush_denormal(ls_bf16_to_f32(head ? w[j * K + k + e] : w[(k + e) * M + j]));
+                    acc = flush_denormal(fmaf(a, wv, acc));
+                }
+            }
+            out[n * M + j] = b ? acc + b[j] : acc;
+        }
+}
+
+static void test_matmul_bf16dot_is_its_definition(void **state) {
+    (void)state;
+    /* N from 4 (smaller calls take the gemv), row tails of 1..5 below the 6-row tile, odd K, column tails
+     * inside a 64-column block and a 256-column panel. */
+    const int64_t shapes[][3] = {{4, 8, 16}, {7, 33, 70}, {13, 64, 300}, {6, 129, 257}, {11, 768, 64},
+                                 {1030, 17, 300}}; /* and several row chunks */
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t N = shapes[s][0], K = shapes[s][1], M = shapes[s][2];
+        uint16_t *w16, *h16;
+        float *w, *h, *inp = alloc_f(N * K), *b = alloc_f(M), *want = alloc_f(N * M), *got = alloc_f(N * M);
+        bf16_pair(K * M, 110 + s, &w16, &w);
+        bf16_pair(M * K, 120 + s, &h16, &h);
+        fill(inp, N * K, 130 + s, -2, 2);
+        fill(b, M, 140 + s, -0.1f, 0.1f);
+        /* Denormals on both sides: they must be read and written as vdpbf16ps does. */
+        inp[1] = 1e-39f, inp[K] = -3e-39f, w16[2] = 0x0001, h16[3] = 0x8040, w16[M + 1] = 0x0080;
+        for (int nt = 1; nt <= 3; nt++) {
+            void *scratch = malloc(ls_matmul_bf16dot_scratch_bytes(N, K, nt));
+            assert_non_null(scratch);
+            for (int head = 0; head < 2; head++) {
+                const float *bias = head ? NULL : b;
+                ref_bf16dot(want, inp, head ? h16 : w16, bias, N, K, M, head);
+                fill(got, N * M, 999, -50, 50);
+                if (head) ls_matmul_nt_bf16dot(got, inp, h16, N, K, M, scratch, nt);
+                else ls_matmul_bf16dot(got, inp, w16, bias, N, K, M, scratch, nt);
+                for (int64_t i = 0; i < N * M; i++)
+                    if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
+                        fail_msg("%s N=%lld K=%lld M=%lld, %d threads, path %s: output %lld is %a, definition %a",
+                                 head ? "ls_matmul_nt_bf16dot" : "ls_matmul_bf16dot", (long long)N, (long long)K,
+                                 (long long)M, nt, ls_isa_name(ls_isa_active()), (long long)i, (double)got[i],
+                                 (double)want[i]);
+            }
+            free(scratch);
+        }
+        free(w16), free(h16), free(w), free(h), free(inp), free(b), free(want), free(got);
+    }
+}
+
+/* The price of --compute bf16 at the kernel level: on inputs of magnitude
+ * ~1 and weights ~0.05, each output is within 2^-7 of the magnitude of the
+ * terms summed (bf16 keeps 8 significant bits: rounding an activation moves
+ * it by at most 2^-9 relative), and the errors do not all vanish. */
+static void test_matmul_bf16dot_accuracy(void **state) {
+    (void)state;
+    const int64_t N = 16, K = 768, M = 512;
+    uint16_t *w16;
+    float *w, *inp = alloc_f(N * K), *got = alloc_f(N * M);
+    bf16_pair(K * M, 150, &w16, &w);
+    fill(inp, N * K, 151, -1, 1);
+    void *scratch = malloc(ls_matmul_bf16dot_scratch_bytes(N, K, 2));
+    assert_non_null(scratch);
+    ls_matmul_bf16dot(got, inp, w16, NULL, N, K, M, scratch, 2);
+    double worst = 0;
+    int64_t moved = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < M; j++) {
+            double exact = 0, mag = 0;
+            for (int64_t k = 0; k < K; k++) {
+                exact += (double)inp[n * K + k] * w[k * M + j];
+                mag += fabs((double)inp[n * K + k] * w[k * M + j]);
+            }
+            double rel = fabs(got[n * M + j] - exact) / mag;
+            worst = fmax(worst, rel);
+            moved += rel > 1e-6;
+        }
+    if (!(worst <= 0x1p-7)) fail_msg("bf16dot: worst error %.3g of the summed magnitude (bound 2^-7)", worst);
+    assert_true(moved > N * M / 2); /* rounding the activations does change most outputs */
+    free(w16), free(w), free(inp), free(got), free(scratch);
+}
+
+/* ---- ISA paths -------------------------------------------------------------- */
+
+/* One output segment per kernel, named for the failure message. */
+typedef struct {
+    const char *name;
+    int64_t n;
+} segment;
+
+/* Runs every dispatched kernel on fixed inputs with n_threads, writing all
+ * outputs one after the other into a malloc'd buffer (*n floats). */
+static float *run_every_kernel(int n_threads, const segment **segs_out, int *n_segs, int64_t *n) {
+    enum { IC = 300, OC = 520, V = 700, NG = 3000, LN_N = 5, LN_C = 777, AB = 2, AT = 3, APOS = 29, AS = 70, AC = 48,
+           AH = 3, GT = LS_ATTN_GEMM_MIN };
+    static const segment segs[] = {
+        {"gemv_f32 N=1", OC},     {"gemv_f32 N=3", 3 * OC},     {"gemv_nt_f32 N=2", 2 * V},
+        {"gemv_bf16 N=1", OC},    {"gemv_bf16 N=3", 3 * OC},    {"gemv_nt_bf16 N=3", 3 * V},
+        {"matmul_bf16 N=6 (panel widening)", 6 * OC},           {"matmul_nt_bf16 N=5", 5 * V},
+        {"layernorm", LN_N * LN_C}, {"gelu", NG},               {"add_inplace", NG},
+        {"attention (rows path)", AB * AT * AC},    {"attention entropy (rows path)", AB * AT * AH},
+        {"attention (sgemm path)", GT * AC},         {"attention entropy (sgemm path)", GT * AH},
+        {"matmul_bf16dot N=9", 9 * OC},               {"matmul_nt_bf16dot N=7", 7 * V},
+    };
+    *segs_out = segs;
+    *n_segs = (int)(sizeof segs / sizeof segs[0]);
+    int64_t total = 0;
+    for (int i = 0; i < *n_segs; i++) total += segs[i].n;
+    *n = total;
+    float *out = alloc_f(total), *o = out;
+    float *inp = alloc_f(6 * IC), *w = alloc_f(IC * OC), *b = alloc_f(OC), *h = alloc_f(V * IC);
+    uint16_t *w16, *h16;
+    float *wide_w, *wide_h, *scratch = alloc_f((int64_t)ls_matmul_bf16_scratch_floats(IC, n_threads));
+    bf16_pair(IC * OC, 90, &w16, &wide_w);
+    bf16_pair(V * IC, 91, &h16, &wide_h);
+    fill(inp, 6 * IC, 92, -1, 1);
+    fill(w, IC * OC, 93, -0.1f, 0.1f);
+    fill(b, OC, 94, -0.1f, 0.1f);
+    fill(h, V * IC, 95, -0.1f, 0.1f);
+    ls_matmul(o, inp, w, b, 1, IC, OC, n_threads), o += OC;
+    ls_matmul(o, inp, w, NULL, 3, IC, OC, n_threads), o += 3 * OC;
+    ls_matmul_nt(o, inp, h, 2, IC, V, n_threads), o += 2 * V;
+    ls_matmul_bf16(o, inp, w16, b, 1, IC, OC, scratch, n_threads), o += OC;
+    ls_matmul_bf16(o, inp, w16, b, 3, IC, OC, scratch, n_threads), o += 3 * OC;
+    ls_matmul_nt_bf16(o, inp, h16, 3, IC, V, scratch, n_threads), o += 3 * V;
+    ls_matmul_bf16(o, inp, w16, b, 6, IC, OC, scratch, n_threads), o += 6 * OC;
+    ls_matmul_nt_bf16(o, inp, h16, 5, IC, V, scratch, n_threads), o += 5 * V;
+    float *x = alloc_f(LN_N * LN_C), *g = alloc_f(LN_C), *bb = alloc_f(LN_C);
+    fill(x, LN_N * LN_C, 96, -4, 4);
+    fill(g, LN_C, 97, 0.5f, 1.5f);
+    fill(bb, LN_C, 98, -1, 1);
+    ls_layernorm(o, x, g, bb, LN_N, LN_C, 1e-5f, n_threads), o += LN_N * LN_C;
+    fill(o, NG, 99, -12, 12);
+    o[0] = 0, o[1] = -0.0f, o[2] = 100, o[3] = -100, o[4] = 1e-30f;
+    ls_gelu(o, NG, n_threads), o += NG;
+    fill(o, NG, 100, -1, 1);
+    ls_add_inplace(o, o - NG, NG, n_threads), o += NG;
+    float *qkv = alloc_f(AB * GT * 3 * AC), *kc = alloc_f(AB * AS * AC), *vc = alloc_f(AB * AS * AC);
+    float *att_scratch = alloc_f((int64_t)ls_attention_scratch_floats(AS, n_threads));
+    int32_t *amax = malloc(sizeof(int32_t) * AB * GT * AH);
+    assert_non_null(amax);
+    fill(qkv, AB * GT * 3 * AC, 101, -2, 2);
+    fill(kc, AB * AS * AC, 102, -1, 1);
+    fill(vc, AB * AS * AC, 103, -1, 1);
+    ls_attn_shape sh = {.B = AB, .T = AT, .pos0 = APOS, .S = AS, .H = AH, .KV = AH, .D = AC / AH, .q_stride = 3 * AC};
+    ls_attn_rows rows = {.entropy = o + AB * AT * AC, .argmax = amax};
+    ls_attention(o, qkv, kc, vc, &sh, &rows, att_scratch, n_threads), o += AB * AT * AC + AB * AT * AH;
+    ls_attn_shape gsh = {.B = 1, .T = GT, .pos0 = 2, .S = AS, .H = AH, .KV = AH, .D = AC / AH, .q_stride = 3 * AC};
+    rows.entropy = o + GT * AC;
+    ls_attention(o, qkv, kc, vc, &gsh, &rows, att_scratch, n_threads), o += GT * AC + GT * AH;
+    free(amax);
+    float *inp9 = alloc_f(9 * IC);
+    fill(inp9, 9 * IC, 104, -1, 1);
+    inp9[3] = 2e-39f, w16[5] = 0x0003; /* denormals, flushed alike on every path */
+    void *dot_scratch = malloc(ls_matmul_bf16dot_scratch_bytes(9, IC, n_threads));
+    assert_non_null(dot_scratch);
+    ls_matmul_bf16dot(o, inp9, w16, b, 9, IC, OC, dot_scratch, n_threads), o += 9 * OC;
+    ls_matmul_nt_bf16dot(o, inp9, h16, 7, IC, V, dot_scratch, n_threads), o += 7 * V;
+    free(inp9), free(dot_scratch);
+    assert_true(o == out + total);
+    free(inp), free(w), free(b), free(h), free(w16), free(h16), free(wide_w), free(wide_h), free(scratch);
+    free(x), free(g), free(bb), free(qkv), free(kc), free(vc), free(att_scratch);
+    return out;
+}
+
+/* docs/performance.md promises that lesion's own kernels give the same bits
+ * on every ISA path (the same C, no FMA contraction, sums in a fixed
+ * order): compare each path the CPU runs with the generic one, for 1 and 2
+ * threads. */
+static void test_isa_paths_bitwise_identical(void **state) {
+    (void)state;
+    ls_isa was = ls_isa_active();
+    ls_cpu_info cpu;
+    ls_error err;
+    ls_cpu_detect(&cpu);
+    const segment *segs;
+    int n_segs, tested = 0;
+    int64_t n;
+    for (int nt = 1; nt <= 2; nt++) {
+        float *ref = NULL;
+        for (int isa = 0; isa < LS_ISA_COUNT; isa++) {
+            if (!ls_isa_supported(&cpu, (ls_isa)isa)) continue;
+            if (ls_isa_select((ls_isa)isa, &err) != 0) fail_msg("%s", err.msg);
+            assert_int_equal(ls_isa_active(), isa);
+            float *o = run_every_kernel(nt, &segs, &n_segs, &n);
+            tested++;
+            if (!ref) {
+                ref = o;
+                continue;
+            }
+            int64_t at = 0;
+            for (int k = 0; k < n_segs; at += segs[k].n, k++)
+                for (int64_t i = 0; i < segs[k].n; i++)
+                    if (memcmp(&o[at + i], &ref[at + i], sizeof(float)) != 0)
+                        fail_msg("%s, path %s, %d threads: output %lld is %.9g, on the generic path %.9g",
+                                 segs[k].name, ls_isa_name((ls_isa)isa), nt, (long long)i, (double)o[at + i],
+                                 (double)ref[at + i]);
+            free(o);
+        }
+        free(ref);
+    }
+    assert_true(tested >= 2); /* generic and at least one more on any x86-64 CPU of the last decade */
+    if (ls_isa_select(was, &err) != 0) fail_msg("%s", err.msg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_matches_reference),
@@ -381,11 +678,20 @@ int main(void) {
         cmocka_unit_test(test_layernorm_matches_reference),
         cmocka_unit_test(test_gelu_matches_reference),
         cmocka_unit_test(test_attention_matches_reference),
+        cmocka_unit_test(test_attention_row_statistics),
+        cmocka_unit_test(test_attention_gqa_and_window),
         cmocka_unit_test(test_softmax_and_add),
         cmocka_unit_test(test_pointwise_and_attention_thread_independent),
         cmocka_unit_test(test_matmul_thread_independent),
         cmocka_unit_test(test_matmul_bf16_is_fp32_of_widened),
         cmocka_unit_test(test_gemv_thread_independent),
+        cmocka_unit_test(test_matmul_bf16dot_is_its_definition),
+        cmocka_unit_test(test_matmul_bf16dot_accuracy),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest once[] = {
+        cmocka_unit_test(test_isa_paths_bitwise_identical),
+    };
+    int failed = cmocka_run_group_tests(once, NULL, NULL);
+    TEST_FOR_EACH_ISA(failed += cmocka_run_group_tests(tests, NULL, NULL));
+    return failed;
 }

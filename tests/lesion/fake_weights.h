@@ -18,8 +18,7 @@ typedef struct fake_weights {
 } fake_weights;
 
 static inline ls_config fake_config(int n_layer, int n_head, int n_embd) {
-    ls_config c = {.n_layer = n_layer, .n_head = n_head, .n_embd = n_embd, .n_ctx = 8, .vocab_size = 20, .ln_eps = 1e-5f};
-    return c;
+    return ls_config_gpt2(n_layer, n_head, n_embd, 8, 20);
 }
 
 static inline void fake_weights_init(fake_weights *f, ls_config cfg) {
@@ -33,18 +32,21 @@ static inline void fake_weights_init(fake_weights *f, ls_config cfg) {
     for (int id = 0; id < f->n; id++) {
         ls_tensor_info info;
         ls_tensor_expected(&f->cfg, id, &info);
+        if (!info.n_elems || info.alias_of >= 0) continue; /* absent, or the tied output (below) */
         f->numel[id] = info.n_elems;
         f->data[id] = malloc((size_t)info.n_elems * sizeof(float));
         f->pristine[id] = malloc((size_t)info.n_elems * sizeof(float));
         assert_true(f->data[id] && f->pristine[id]);
+        int k = info.ordinal; /* GPT-2's historical tensor numbering */
         for (int64_t i = 0; i < info.n_elems; i++) {
             /* uniform in [-0.5, 0.5) from the mix hash, plus an offset per tensor */
-            double u = (double)(ls_mix64((uint64_t)id, (uint64_t)i) >> 11) * 0x1p-53 - 0.5;
-            f->data[id][i] = (float)(0.01 * (id % 5) + 0.2 * u);
+            double u = (double)(ls_mix64((uint64_t)k, (uint64_t)i) >> 11) * 0x1p-53 - 0.5;
+            f->data[id][i] = (float)(0.01 * (k % 5) + 0.2 * u);
         }
         memcpy(f->pristine[id], f->data[id], (size_t)info.n_elems * sizeof(float));
         f->ptrs[id] = f->data[id];
     }
+    if (cfg.tied_head) f->ptrs[LS_OUTPUT] = f->data[LS_EMBED];
     f->view = (ls_weights){.cfg = &f->cfg, .t = f->ptrs};
 }
 
@@ -56,7 +58,7 @@ static inline void fake_weights_free(fake_weights *f) {
 /* The clean arrays hold exactly what they were built with. */
 static inline void assert_clean_untouched(const fake_weights *f) {
     for (int id = 0; id < f->n; id++)
-        if (memcmp(f->data[id], f->pristine[id], (size_t)f->numel[id] * sizeof(float)) != 0)
+        if (f->numel[id] && memcmp(f->data[id], f->pristine[id], (size_t)f->numel[id] * sizeof(float)) != 0) /* absent tensors: NULL */
             fail_msg("clean tensor %d was written", id);
 }
 

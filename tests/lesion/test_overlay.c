@@ -11,7 +11,14 @@
  *    stays within mean +- sqrt(3) std; seeds reproduce and differ;
  *  - rng torch writes exactly ls_torch_gauss of the contiguous slice, and
  *    rejects a group of several blocks without changing anything;
- *  - the recorded statistics say what happened. */
+ *  - the recorded statistics say what happened;
+ *  - the tied embedding: wte lesions both uses (the head follows wte's
+ *    copy), wte.in only the lookup (the head keeps the clean matrix, or what
+ *    an earlier wte lesion made of it), wte.out only the head; once untied a
+ *    wte lesion writes the same values into both; reset ties them again;
+ *  - rng torch-stream: the first block is what torch draws after
+ *    manual_seed, the next continues the same stream (not a restart), and a
+ *    reset reseeds. */
 #include "test_util.h"
 
 #include "fake_weights.h"
@@ -64,7 +71,7 @@ static void assert_only_block_changed(const ls_overlay *ov, ls_tensor_id id, int
     ls_weights v = ls_overlay_view(ov);
     assert_ptr_equal(v.cfg, &fw.cfg);
     for (int t = 0; t < fw.n; t++)
-        if (t != id) assert_ptr_equal(v.t[t], fw.data[t]);
+        if (t != id && !(t == LS_OUTPUT && id == LS_EMBED)) assert_ptr_equal(v.t[t], fw.ptrs[t]); /* a tied output follows wte */
     assert_ptr_not_equal(v.t[id], fw.data[id]);
     for (int64_t i = 0; i < fw.numel[id]; i++)
         if (!in_block(i, n_cols, row0, rows, col0, cols) && memcmp(&v.t[id][i], &fw.data[id][i], sizeof(float)) != 0)
@@ -74,14 +81,14 @@ static void assert_only_block_changed(const ls_overlay *ov, ls_tensor_id id, int
 static void assert_views_equal(const ls_overlay *a, const ls_overlay *b) {
     ls_weights va = ls_overlay_view(a), vb = ls_overlay_view(b);
     for (int t = 0; t < fw.n; t++)
-        if (memcmp(va.t[t], vb.t[t], (size_t)fw.numel[t] * sizeof(float)) != 0) fail_msg("tensor %d differs", t);
+        if (fw.numel[t] > 0 && memcmp(va.t[t], vb.t[t], (size_t)fw.numel[t] * sizeof(float)) != 0) fail_msg("tensor %d differs", t);
 }
 
 static void test_gauss_slice(void **state) {
     (void)state;
     ls_overlay *ov = ls_overlay_new(&fw.view);
     assert_non_null(ov);
-    const ls_tensor_id id = T(1, LS_ATTN_W);
+    const ls_tensor_id id = T(1, LS_QKV_W);
     double m0, s0, m1, s1;
     block_stats(fw.data[id], 3 * C, 0, C, 0, C, &m0, &s0);
     ls_lesion l = fake_lesion(&fw, "attn.q@L1", "gauss", NULL, 0, 1, NULL);
@@ -115,7 +122,7 @@ static void test_gauss_slice(void **state) {
 static void test_match_head(void **state) {
     (void)state;
     ls_overlay *ov = ls_overlay_new(&fw.view);
-    const ls_tensor_id id = T(0, LS_ATTN_W);
+    const ls_tensor_id id = T(0, LS_QKV_W);
     /* make the heads' statistics differ, in a private copy of the clean data */
     ls_lesion scale = fake_lesion(&fw, "attn.k@L0H3", "scale:4", NULL, 0, 0, NULL);
     apply_ok(ov, &scale);
@@ -154,7 +161,7 @@ static void test_reset(void **state) {
     assert_true(ls_overlay_bytes(ov) > 0);
     ls_overlay_reset(ov);
     ls_weights v = ls_overlay_view(ov);
-    for (int t = 0; t < fw.n; t++) assert_ptr_equal(v.t[t], fw.data[t]);
+    for (int t = 0; t < fw.n; t++) assert_ptr_equal(v.t[t], fw.ptrs[t]);
     assert_int_equal(ls_overlay_bytes(ov), 0);
     int n_stats;
     ls_overlay_stats(ov, &n_stats);
@@ -205,7 +212,7 @@ static void test_disjoint_commute(void **state) {
 static void test_compose(void **state) {
     (void)state;
     ls_overlay *ov = ls_overlay_new(&fw.view);
-    const ls_tensor_id id = T(2, LS_FC_W);
+    const ls_tensor_id id = T(2, LS_FFN_UP_W);
     ls_lesion a = fake_lesion(&fw, "mlp.fc@L2", "scale:2", NULL, 0, 0, NULL);
     ls_lesion b = fake_lesion(&fw, "mlp.fc@L2D0-9", "scale:3", NULL, 0, 0, NULL);
     apply_ok(ov, &a);
@@ -235,7 +242,7 @@ static int cmp_float(const void *a, const void *b) {
 static void test_shuffle(void **state) {
     (void)state;
     ls_overlay *ov = ls_overlay_new(&fw.view);
-    const ls_tensor_id id = T(2, LS_FC_W);
+    const ls_tensor_id id = T(2, LS_FFN_UP_W);
     ls_lesion l = fake_lesion(&fw, "mlp.fc@L2D0-99", "shuffle", NULL, 0, 11, NULL);
     apply_ok(ov, &l);
     const float *v = ls_overlay_view(ov).t[id];
@@ -257,7 +264,7 @@ static void test_shuffle(void **state) {
 
     /* match head: each head keeps its own values */
     ls_overlay_reset(ov);
-    const ls_tensor_id a = T(0, LS_ATTN_W);
+    const ls_tensor_id a = T(0, LS_QKV_W);
     ls_lesion lh = fake_lesion(&fw, "attn.v@L0", "shuffle", "head", 0, 12, NULL);
     apply_ok(ov, &lh);
     v = ls_overlay_view(ov).t[a];
@@ -283,7 +290,7 @@ static void test_exact_modes(void **state) {
     ls_lesion z = fake_lesion(&fw, "attn.q@L1", "zero", NULL, 1, 0, NULL);
     apply_ok(ov, &z);
     ls_weights v = ls_overlay_view(ov);
-    const ls_tensor_id w = T(1, LS_ATTN_W), b = T(1, LS_ATTN_B);
+    const ls_tensor_id w = T(1, LS_QKV_W), b = T(1, LS_QKV_B);
     for (int r = 0; r < C; r++)
         for (int c = 0; c < C; c++) assert_true(v.t[w][r * 3 * C + c] == 0.0f && !signbit(v.t[w][r * 3 * C + c]));
     for (int c = 0; c < 3 * C; c++) {
@@ -300,7 +307,7 @@ static void test_exact_modes(void **state) {
 
     /* mean: every element is the double mean rounded once */
     ls_overlay_reset(ov);
-    const ls_tensor_id e = LS_WPE;
+    const ls_tensor_id e = LS_POS_EMBED;
     double m, s;
     block_stats(fw.data[e], C, 0, 8, 4, 6, &m, &s);
     ls_lesion mean = fake_lesion(&fw, "wpe@D4-9", "mean", NULL, 0, 0, NULL);
@@ -316,14 +323,14 @@ static void test_exact_modes(void **state) {
     ls_lesion sc = fake_lesion(&fw, "ln2@L0", "scale:0.5", NULL, 0, 0, NULL);
     apply_ok(ov, &sc);
     v = ls_overlay_view(ov);
-    for (int c = 0; c < C; c++) assert_true(v.t[T(0, LS_LN2_W)][c] == fw.data[T(0, LS_LN2_W)][c] * 0.5f);
+    for (int c = 0; c < C; c++) assert_true(v.t[T(0, LS_FFN_NORM_W)][c] == fw.data[T(0, LS_FFN_NORM_W)][c] * 0.5f);
     ls_overlay_free(ov);
 }
 
 static void test_uniform(void **state) {
     (void)state;
     ls_overlay *ov = ls_overlay_new(&fw.view);
-    const ls_tensor_id id = T(1, LS_MLP_PROJ_W); /* (4C, C) */
+    const ls_tensor_id id = T(1, LS_FFN_DOWN_W); /* (4C, C) */
     double m0, s0, m1, s1;
     block_stats(fw.data[id], C, 0, 4 * C, 0, C, &m0, &s0);
     ls_lesion l = fake_lesion(&fw, "mlp.proj@L1", "uniform", NULL, 0, 13, NULL);
@@ -348,7 +355,7 @@ static void test_seeds(void **state) {
         apply_ok(b, &la);
         apply_ok(c, &lc);
         assert_views_equal(a, b);
-        const ls_tensor_id id = T(2, LS_ATTN_W);
+        const ls_tensor_id id = T(2, LS_QKV_W);
         assert_memory_not_equal(ls_overlay_view(a).t[id], ls_overlay_view(c).t[id], (size_t)fw.numel[id] * sizeof(float));
         ls_overlay_free(a);
         ls_overlay_free(b);
@@ -376,7 +383,7 @@ static void test_memory(void **state) {
 
 static void test_torch_rng(void **state) {
     (void)state;
-    const ls_tensor_id id = T(1, LS_ATTN_W);
+    const ls_tensor_id id = T(1, LS_QKV_W);
     const char *rngs[] = {"torch", "torch-avx512:3", "torch-scalar:2"};
     const ls_torch_kernel kernels[] = {LS_TORCH_AVX2, LS_TORCH_AVX512, LS_TORCH_DEFAULT};
     for (int k = 0; k < 3; k++) {
@@ -406,7 +413,8 @@ static void test_torch_rng(void **state) {
     assert_contains(err.msg, "use match head");
     assert_int_equal(ls_overlay_bytes(ov), bytes);
     ls_weights v = ls_overlay_view(ov);
-    for (int t = 1; t < fw.n; t++) assert_ptr_equal(v.t[t], fw.data[t]);
+    for (int t = 1; t < fw.n; t++)
+        if (t != LS_OUTPUT) assert_ptr_equal(v.t[t], fw.ptrs[t]); /* the tied output follows wte */
     int n_stats;
     ls_overlay_stats(ov, &n_stats);
     assert_int_equal(n_stats, 1);
@@ -421,6 +429,112 @@ static void test_torch_rng(void **state) {
             for (int c = 0; c < D; c++) slice[r * D + c] = fw.data[id][r * 3 * C + h * D + c];
         ls_torch_gauss(slice, C * D, 3, LS_TORCH_AVX2, 1, scratch, NULL, NULL);
         for (int r = 0; r < C; r++) assert_memory_equal(&t[r * 3 * C + h * D], &slice[r * D], D * sizeof(float));
+    }
+    ls_overlay_free(ov);
+}
+
+/* Column col of a (V, C) matrix is all zero. */
+static int col_zero(const float *t, int V, int col) {
+    for (int r = 0; r < V; r++)
+        if (t[r * C + col] != 0.0f) return 0;
+    return 1;
+}
+
+static void test_tied_embedding(void **state) {
+    (void)state;
+    const int V = fw.cfg.vocab_size;
+    const float *clean = fw.data[LS_EMBED];
+    ls_overlay *ov = ls_overlay_new(&fw.view);
+    ls_weights v = ls_overlay_view(ov);
+    assert_ptr_equal(v.t[LS_OUTPUT], clean); /* a tied head: wte's memory */
+
+    ls_lesion l = fake_lesion(&fw, "wte@D1", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    v = ls_overlay_view(ov);
+    assert_true(col_zero(v.t[LS_EMBED], V, 1));
+    assert_ptr_equal(v.t[LS_OUTPUT], v.t[LS_EMBED]); /* both uses lesioned */
+    ls_overlay_reset(ov);
+
+    l = fake_lesion(&fw, "wte.in@D1", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    v = ls_overlay_view(ov);
+    assert_true(col_zero(v.t[LS_EMBED], V, 1));
+    assert_ptr_equal(v.t[LS_OUTPUT], clean); /* the head keeps the clean matrix, no copy */
+    assert_int_equal(ls_overlay_bytes(ov), (size_t)V * C * sizeof(float));
+    ls_overlay_reset(ov);
+
+    l = fake_lesion(&fw, "wte.out@D1", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    v = ls_overlay_view(ov);
+    assert_ptr_equal(v.t[LS_EMBED], clean);
+    assert_true(col_zero(v.t[LS_OUTPUT], V, 1));
+    for (int r = 0; r < V; r++)
+        for (int c = 0; c < C; c++)
+            if (c != 1) assert_true(v.t[LS_OUTPUT][r * C + c] == clean[r * C + c]);
+    ls_overlay_reset(ov);
+
+    /* wte, then wte.in: the head keeps the first lesion only */
+    l = fake_lesion(&fw, "wte@D0", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    l = fake_lesion(&fw, "wte.in@D1", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    v = ls_overlay_view(ov);
+    assert_true(col_zero(v.t[LS_EMBED], V, 0) && col_zero(v.t[LS_EMBED], V, 1));
+    assert_true(col_zero(v.t[LS_OUTPUT], V, 0) && !col_zero(v.t[LS_OUTPUT], V, 1));
+    ls_overlay_reset(ov);
+
+    /* wte.out, then wte (gauss): the same new values in both copies of D3 */
+    l = fake_lesion(&fw, "wte.out@D2", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    l = fake_lesion(&fw, "wte@D3", "gauss", NULL, 0, 9, NULL);
+    apply_ok(ov, &l);
+    v = ls_overlay_view(ov);
+    assert_true(v.t[LS_OUTPUT] != v.t[LS_EMBED]);
+    assert_true(col_zero(v.t[LS_OUTPUT], V, 2) && !col_zero(v.t[LS_EMBED], V, 2));
+    for (int r = 0; r < V; r++) {
+        assert_true(v.t[LS_OUTPUT][r * C + 3] == v.t[LS_EMBED][r * C + 3]);
+        assert_true(v.t[LS_OUTPUT][r * C + 3] != clean[r * C + 3]);
+    }
+    /* reset: tied again */
+    ls_overlay_reset(ov);
+    v = ls_overlay_view(ov);
+    assert_ptr_equal(v.t[LS_OUTPUT], clean);
+    l = fake_lesion(&fw, "wte@D0", "zero", NULL, 0, 0, NULL);
+    apply_ok(ov, &l);
+    v = ls_overlay_view(ov);
+    assert_ptr_equal(v.t[LS_OUTPUT], v.t[LS_EMBED]);
+    ls_overlay_free(ov);
+}
+
+static void test_torch_stream(void **state) {
+    (void)state;
+    ls_overlay *ov = ls_overlay_new(&fw.view);
+    ls_lesion l = fake_lesion(&fw, "attn.q@L0-1", "gauss", NULL, 0, 3, "torch-stream");
+    apply_ok(ov, &l);
+    /* expected: seed once, L0's (C, C) block, then L1's from the same stream */
+    float s0[C * C], s1[C * C], restart[C * C], scratch[C * C];
+    for (int r = 0; r < C; r++)
+        for (int c = 0; c < C; c++) {
+            s0[r * C + c] = fw.data[T(0, LS_QKV_W)][r * 3 * C + c];
+            s1[r * C + c] = restart[r * C + c] = fw.data[T(1, LS_QKV_W)][r * 3 * C + c];
+        }
+    ls_torch_gen *g = ls_torch_gen_new();
+    assert_non_null(g);
+    ls_torch_gen_seed(g, 3);
+    ls_torch_gauss_stream(s0, C * C, g, LS_TORCH_AVX2, 1, scratch, NULL, NULL);
+    ls_torch_gauss_stream(s1, C * C, g, LS_TORCH_AVX2, 1, scratch, NULL, NULL);
+    ls_torch_gauss(restart, C * C, 3, LS_TORCH_AVX2, 1, scratch, NULL, NULL);
+    ls_torch_gen_free(g);
+    for (int pass = 0; pass < 2; pass++) {
+        ls_weights v = ls_overlay_view(ov);
+        for (int r = 0; r < C; r++) {
+            assert_memory_equal(&v.t[T(0, LS_QKV_W)][r * 3 * C], &s0[r * C], C * sizeof(float));
+            assert_memory_equal(&v.t[T(1, LS_QKV_W)][r * 3 * C], &s1[r * C], C * sizeof(float));
+        }
+        /* not what --rng torch gives L1 (a restart at the seed) */
+        assert_true(memcmp(&v.t[T(1, LS_QKV_W)][0], &restart[0], C * sizeof(float)) != 0);
+        ls_overlay_reset(ov); /* reseeds: the same again */
+        apply_ok(ov, &l);
     }
     ls_overlay_free(ov);
 }
@@ -443,7 +557,7 @@ static void test_errors(void **state) {
     /* with philox it has std 0: gauss leaves it at its mean, i.e. itself */
     one = fake_lesion(&fw, "lnf@D3", "gauss", NULL, 0, 0, NULL);
     apply_ok(ov, &one);
-    assert_memory_equal(ls_overlay_view(ov).t[LS_LNF_W], fw.data[LS_LNF_W], C * sizeof(float));
+    assert_memory_equal(ls_overlay_view(ov).t[LS_OUT_NORM_W], fw.data[LS_OUT_NORM_W], C * sizeof(float));
     ls_overlay_free(ov);
 }
 
@@ -453,6 +567,7 @@ int main(void) {
         cmocka_unit_test(test_disjoint_commute), cmocka_unit_test(test_compose), cmocka_unit_test(test_shuffle),
         cmocka_unit_test(test_exact_modes), cmocka_unit_test(test_uniform), cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_memory), cmocka_unit_test(test_torch_rng), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_tied_embedding), cmocka_unit_test(test_torch_stream),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

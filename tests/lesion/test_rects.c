@@ -47,50 +47,50 @@ enum { C = 16, D = 4 };
 static void test_attention(void **state) {
     (void)state;
     /* attn.k@L1H3: cols C+3D .. C+4D-1 of layer 1's c_attn.weight, every row */
-    CHECK("attn.k@L1H3", NULL, 0, {T(1, LS_ATTN_W), 0, C, C + 3 * D, D, 0, -1, 0});
-    CHECK("attn.q@L0", NULL, 0, {T(0, LS_ATTN_W), 0, C, 0, C, 0, -1, 0});
-    CHECK("attn.v@L2", NULL, 1, {T(2, LS_ATTN_W), 0, C, 2 * C, C, 0, -1, 0}, {T(2, LS_ATTN_B), 0, 1, 2 * C, C, 1, -1, 1});
+    CHECK("attn.k@L1H3", NULL, 0, {T(1, LS_QKV_W), 0, C, C + 3 * D, D, 0, -1, 0});
+    CHECK("attn.q@L0", NULL, 0, {T(0, LS_QKV_W), 0, C, 0, C, 0, -1, 0});
+    CHECK("attn.v@L2", NULL, 1, {T(2, LS_QKV_W), 0, C, 2 * C, C, 0, -1, 0}, {T(2, LS_QKV_B), 0, 1, 2 * C, C, 1, -1, 1});
     /* a head range is one rectangle with match tensor, one per head with match head */
-    CHECK("attn.q@L0H0-1", NULL, 0, {T(0, LS_ATTN_W), 0, C, 0, 2 * D, 0, -1, 0});
-    CHECK("attn.q@L0H0-1", "head", 0, {T(0, LS_ATTN_W), 0, C, 0, D, 0, 0, 0}, {T(0, LS_ATTN_W), 0, C, D, D, 1, 1, 0});
+    CHECK("attn.q@L0H0-1", NULL, 0, {T(0, LS_QKV_W), 0, C, 0, 2 * D, 0, -1, 0});
+    CHECK("attn.q@L0H0-1", "head", 0, {T(0, LS_QKV_W), 0, C, 0, D, 0, 0, 0}, {T(0, LS_QKV_W), 0, C, D, D, 1, 1, 0});
     /* separate heads: two rectangles, one group */
-    CHECK("attn.k@L1H0,2", NULL, 1, {T(1, LS_ATTN_W), 0, C, C, D, 0, -1, 0}, {T(1, LS_ATTN_W), 0, C, C + 2 * D, D, 0, -1, 0},
-          {T(1, LS_ATTN_B), 0, 1, C, D, 1, -1, 1}, {T(1, LS_ATTN_B), 0, 1, C + 2 * D, D, 1, -1, 1});
-    CHECK("attn.k@L1H0,2", "head", 1, {T(1, LS_ATTN_W), 0, C, C, D, 0, 0, 0}, {T(1, LS_ATTN_W), 0, C, C + 2 * D, D, 1, 2, 0},
-          {T(1, LS_ATTN_B), 0, 1, C, D, 2, 0, 1}, {T(1, LS_ATTN_B), 0, 1, C + 2 * D, D, 3, 2, 1});
+    CHECK("attn.k@L1H0,2", NULL, 1, {T(1, LS_QKV_W), 0, C, C, D, 0, -1, 0}, {T(1, LS_QKV_W), 0, C, C + 2 * D, D, 0, -1, 0},
+          {T(1, LS_QKV_B), 0, 1, C, D, 1, -1, 1}, {T(1, LS_QKV_B), 0, 1, C + 2 * D, D, 1, -1, 1});
+    CHECK("attn.k@L1H0,2", "head", 1, {T(1, LS_QKV_W), 0, C, C, D, 0, 0, 0}, {T(1, LS_QKV_W), 0, C, C + 2 * D, D, 1, 2, 0},
+          {T(1, LS_QKV_B), 0, 1, C, D, 2, 0, 1}, {T(1, LS_QKV_B), 0, 1, C + 2 * D, D, 3, 2, 1});
     /* every layer: one group per tensor */
-    CHECK("attn.q@all", NULL, 0, {T(0, LS_ATTN_W), 0, C, 0, C, 0, -1, 0}, {T(1, LS_ATTN_W), 0, C, 0, C, 1, -1, 0},
-          {T(2, LS_ATTN_W), 0, C, 0, C, 2, -1, 0});
-    CHECK("attn.v@L0,2H3", NULL, 0, {T(0, LS_ATTN_W), 0, C, 2 * C + 3 * D, D, 0, -1, 0},
-          {T(2, LS_ATTN_W), 0, C, 2 * C + 3 * D, D, 1, -1, 0});
+    CHECK("attn.q@all", NULL, 0, {T(0, LS_QKV_W), 0, C, 0, C, 0, -1, 0}, {T(1, LS_QKV_W), 0, C, 0, C, 1, -1, 0},
+          {T(2, LS_QKV_W), 0, C, 0, C, 2, -1, 0});
+    CHECK("attn.v@L0,2H3", NULL, 0, {T(0, LS_QKV_W), 0, C, 2 * C + 3 * D, D, 0, -1, 0},
+          {T(2, LS_QKV_W), 0, C, 2 * C + 3 * D, D, 1, -1, 0});
 }
 
 static void test_attn_o(void **state) {
     (void)state;
     /* head h owns rows h*D .. h*D+D-1 of c_proj.weight */
-    CHECK("attn.o@L0H2", NULL, 0, {T(0, LS_ATTN_PROJ_W), 2 * D, D, 0, C, 0, -1, 0});
+    CHECK("attn.o@L0H2", NULL, 0, {T(0, LS_ATTN_OUT_W), 2 * D, D, 0, C, 0, -1, 0});
     /* the shared bias only comes with every head */
-    CHECK("attn.o@L0H2", NULL, 1, {T(0, LS_ATTN_PROJ_W), 2 * D, D, 0, C, 0, -1, 0});
-    CHECK("attn.o@L1", NULL, 1, {T(1, LS_ATTN_PROJ_W), 0, C, 0, C, 0, -1, 0}, {T(1, LS_ATTN_PROJ_B), 0, 1, 0, C, 1, -1, 1});
-    CHECK("attn.o@L1H0-3", "head", 1, {T(1, LS_ATTN_PROJ_W), 0, D, 0, C, 0, 0, 0}, {T(1, LS_ATTN_PROJ_W), D, D, 0, C, 1, 1, 0},
-          {T(1, LS_ATTN_PROJ_W), 2 * D, D, 0, C, 2, 2, 0}, {T(1, LS_ATTN_PROJ_W), 3 * D, D, 0, C, 3, 3, 0},
-          {T(1, LS_ATTN_PROJ_B), 0, 1, 0, C, 4, -1, 1});
+    CHECK("attn.o@L0H2", NULL, 1, {T(0, LS_ATTN_OUT_W), 2 * D, D, 0, C, 0, -1, 0});
+    CHECK("attn.o@L1", NULL, 1, {T(1, LS_ATTN_OUT_W), 0, C, 0, C, 0, -1, 0}, {T(1, LS_ATTN_OUT_B), 0, 1, 0, C, 1, -1, 1});
+    CHECK("attn.o@L1H0-3", "head", 1, {T(1, LS_ATTN_OUT_W), 0, D, 0, C, 0, 0, 0}, {T(1, LS_ATTN_OUT_W), D, D, 0, C, 1, 1, 0},
+          {T(1, LS_ATTN_OUT_W), 2 * D, D, 0, C, 2, 2, 0}, {T(1, LS_ATTN_OUT_W), 3 * D, D, 0, C, 3, 3, 0},
+          {T(1, LS_ATTN_OUT_B), 0, 1, 0, C, 4, -1, 1});
 }
 
 static void test_mlp_ln_embeddings(void **state) {
     (void)state;
-    CHECK("mlp.fc@L2D10-19", NULL, 1, {T(2, LS_FC_W), 0, C, 10, 10, 0, -1, 0}, {T(2, LS_FC_B), 0, 1, 10, 10, 1, -1, 1});
-    CHECK("mlp.fc@L0", NULL, 0, {T(0, LS_FC_W), 0, C, 0, 4 * C, 0, -1, 0});
-    CHECK("mlp.proj@L1D3", NULL, 1, {T(1, LS_MLP_PROJ_W), 0, 4 * C, 3, 1, 0, -1, 0},
-          {T(1, LS_MLP_PROJ_B), 0, 1, 3, 1, 1, -1, 1});
-    CHECK("ln1@L0D1,5", NULL, 1, {T(0, LS_LN1_W), 0, 1, 1, 1, 0, -1, 0}, {T(0, LS_LN1_W), 0, 1, 5, 1, 0, -1, 0},
-          {T(0, LS_LN1_B), 0, 1, 1, 1, 1, -1, 1}, {T(0, LS_LN1_B), 0, 1, 5, 1, 1, -1, 1});
-    CHECK("ln2@L2", NULL, 0, {T(2, LS_LN2_W), 0, 1, 0, C, 0, -1, 0});
-    CHECK("lnf", NULL, 1, {LS_LNF_W, 0, 1, 0, C, 0, -1, 0}, {LS_LNF_B, 0, 1, 0, C, 1, -1, 1});
+    CHECK("mlp.fc@L2D10-19", NULL, 1, {T(2, LS_FFN_UP_W), 0, C, 10, 10, 0, -1, 0}, {T(2, LS_FFN_UP_B), 0, 1, 10, 10, 1, -1, 1});
+    CHECK("mlp.fc@L0", NULL, 0, {T(0, LS_FFN_UP_W), 0, C, 0, 4 * C, 0, -1, 0});
+    CHECK("mlp.proj@L1D3", NULL, 1, {T(1, LS_FFN_DOWN_W), 0, 4 * C, 3, 1, 0, -1, 0},
+          {T(1, LS_FFN_DOWN_B), 0, 1, 3, 1, 1, -1, 1});
+    CHECK("ln1@L0D1,5", NULL, 1, {T(0, LS_ATTN_NORM_W), 0, 1, 1, 1, 0, -1, 0}, {T(0, LS_ATTN_NORM_W), 0, 1, 5, 1, 0, -1, 0},
+          {T(0, LS_ATTN_NORM_B), 0, 1, 1, 1, 1, -1, 1}, {T(0, LS_ATTN_NORM_B), 0, 1, 5, 1, 1, -1, 1});
+    CHECK("ln2@L2", NULL, 0, {T(2, LS_FFN_NORM_W), 0, 1, 0, C, 0, -1, 0});
+    CHECK("lnf", NULL, 1, {LS_OUT_NORM_W, 0, 1, 0, C, 0, -1, 0}, {LS_OUT_NORM_B, 0, 1, 0, C, 1, -1, 1});
     /* embeddings: D selects columns (embedding dims) of every row; no bias exists */
-    CHECK("wte@D0-3", NULL, 1, {LS_WTE, 0, 20, 0, 4, 0, -1, 0});
-    CHECK("wpe", NULL, 0, {LS_WPE, 0, 8, 0, C, 0, -1, 0});
-    CHECK("wpe@D2,7-8", NULL, 0, {LS_WPE, 0, 8, 2, 1, 0, -1, 0}, {LS_WPE, 0, 8, 7, 2, 0, -1, 0});
+    CHECK("wte@D0-3", NULL, 1, {LS_EMBED, 0, 20, 0, 4, 0, -1, 0});
+    CHECK("wpe", NULL, 0, {LS_POS_EMBED, 0, 8, 0, C, 0, -1, 0});
+    CHECK("wpe@D2,7-8", NULL, 0, {LS_POS_EMBED, 0, 8, 2, 1, 0, -1, 0}, {LS_POS_EMBED, 0, 8, 7, 2, 0, -1, 0});
 }
 
 /* Every component, every bias and match: in bounds, disjoint, ordered. */

@@ -1,11 +1,14 @@
 /* test_spec.c: proves the lesion spec grammar and the lesion options parse
  * every documented example to the right sets (checked through the canonical
  * text and the raw ranges), and that every kind of bad input is rejected
- * with a one-line message that says what is valid. GPT-2 small's config:
+ * with a one-line message that says what is valid; that wte.in and wte.out
+ * parse as the model-wide halves of wte (D only), rng torch-stream parses
+ * and formats, and a bare index list (--layers) parses and is checked
+ * against its range. GPT-2 small's config:
  * 12 layers, 12 heads, width 768. */
 #include "test_util.h"
 
-static const ls_config gpt2 = {.n_layer = 12, .n_head = 12, .n_embd = 768, .n_ctx = 1024, .vocab_size = 50257, .ln_eps = 1e-5f};
+static ls_config gpt2; /* GPT-2 124M's shape (set in main) */
 
 static void expect_canonical(const char *text, const char *canonical) {
     ls_spec s;
@@ -76,8 +79,8 @@ static void test_ranges(void **state) {
 
 static void test_errors(void **state) {
     (void)state;
-    expect_error("attn.x@L0", "unknown component \"attn.x\" (valid: attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj, "
-                              "ln1, ln2, lnf, wte, wpe)");
+    expect_error("attn.x@L0", "unknown component \"attn.x\" (this model has: attn.q, attn.k, attn.v, attn.o, mlp.fc, mlp.proj, "
+                              "ln1, ln2, lnf, wte, wpe, wte.in, wte.out)");
     expect_error("@L0", "unknown component \"\"");
     expect_error("", "empty lesion spec");
     expect_error("attn.q@L12", "layer 12 out of range: this model has layers 0-11");
@@ -95,7 +98,7 @@ static void test_errors(void **state) {
     expect_error("mlp.fc@L0D", "expected a dim number after 'D'");
     expect_error("mlp.fc@L0H1", "mlp.fc has no heads (H applies to attn.q, attn.k, attn.v, attn.o)");
     expect_error("wte@H1", "wte has no heads");
-    expect_error("attn.q@L0D1", "attn.q has no D selector (D applies to mlp.fc, mlp.proj, ln1, ln2, lnf, wte, wpe)");
+    expect_error("attn.q@L0D1", "attn.q has no D selector (D applies to mlp.fc, mlp.proj, ln1, ln2, lnf, wte, wpe, wte.in, wte.out)");
     expect_error("attn.q@L0H1D2", "H and D cannot be combined");
     expect_error("attn.q@L5x", "unexpected 'x' at offset 9");
     expect_error("attn.q@L 5", "unexpected ' ' at offset 8");
@@ -167,7 +170,7 @@ static void test_lesion_options(void **state) {
         {"attn.q@L0", "scale:inf", NULL, NULL, "bad factor"},
         {"attn.q@L0", NULL, "heads", NULL, "unknown match \"heads\" (valid: tensor, head)"},
         {"mlp.fc@L0", NULL, "head", NULL, "match head needs heads, and mlp.fc has none"},
-        {"attn.q@L0", NULL, NULL, "mt", "unknown rng \"mt\" (valid: philox, torch, torch-avx512, torch-scalar, each torch* with an optional :THREADS"},
+        {"attn.q@L0", NULL, NULL, "mt", "unknown rng \"mt\" (valid: philox, torch, torch-avx512, torch-scalar, torch-stream, each torch* with an optional :THREADS"},
         {"attn.q@L0", NULL, NULL, "torch-", "unknown rng"},
         {"attn.q@L0", NULL, NULL, "torchx", "unknown rng"},
         {"attn.q@L0", NULL, NULL, "torch:0", "bad thread count in rng \"torch:0\""},
@@ -184,8 +187,47 @@ static void test_lesion_options(void **state) {
     }
 }
 
+static void test_tied_embedding_halves_and_stream(void **state) {
+    (void)state;
+    expect_canonical("wte.in", "wte.in");
+    expect_canonical("wte.out@D0-63", "wte.out@D0-63");
+    expect_error("wte.in@L0", "model-wide");
+    expect_error("wte.out@H0", "no heads");
+    ls_spec s;
+    ls_error err = {{0}};
+    assert_int_equal(ls_spec_parse(&s, &gpt2, "wte.in@D5", &err), 0);
+    assert_int_equal(s.comp, LS_COMP_WTE_IN);
+    assert_int_equal(ls_component_dims(LS_COMP_WTE_OUT, &gpt2), 768);
+    assert_int_equal(ls_component_dims(LS_COMP_MLP_FC, &gpt2), 4 * 768);
+    assert_int_equal(ls_component_dims(LS_COMP_ATTN_Q, &gpt2), 0);
+    assert_false(ls_component_per_layer(LS_COMP_WTE_OUT));
+    assert_true(ls_component_per_layer(LS_COMP_LN2));
+
+    ls_lesion l;
+    assert_int_equal(ls_lesion_parse(&l, &gpt2, "attn.q@L0-2", NULL, NULL, 0, 7, "torch-stream", &err), 0);
+    assert_int_equal(l.rng, LS_RNG_TORCH_STREAM);
+    char buf[128];
+    ls_lesion_format(&l, buf, sizeof buf);
+    assert_string_equal(buf, "attn.q@L0-2 gauss match=tensor seed=7 rng=torch-stream");
+    assert_int_equal(ls_lesion_parse(&l, &gpt2, "attn.q@L0", "shuffle", NULL, 0, 7, "torch-stream", &err), -1);
+    assert_contains(err.msg, "not shuffle");
+
+    ls_index_set set;
+    assert_int_equal(ls_index_list_parse(&set, "3,0-1", 12, "layer", &err), 0);
+    assert_int_equal(set.n, 2);
+    assert_true(set.r[0].lo == 0 && set.r[0].hi == 1 && set.r[1].lo == 3 && set.r[1].hi == 3);
+    assert_int_equal(ls_index_list_parse(&set, "0-12", 12, "layer", &err), -1);
+    assert_contains(err.msg, "layer 12 out of range");
+    assert_int_equal(ls_index_list_parse(&set, "2x", 12, "layer", &err), -1);
+    assert_contains(err.msg, "unexpected 'x'");
+    assert_int_equal(ls_index_list_parse(&set, "", 12, "layer", &err), -1);
+    assert_contains(err.msg, "empty layer list");
+}
+
 int main(void) {
+    gpt2 = ls_config_gpt2(12, 12, 768, 1024, 50257);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tied_embedding_halves_and_stream),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_errors),

@@ -59,6 +59,37 @@ put("long-emoji", "😀".repeat(1000) + " " + "👨‍👩‍👧‍👦".repeat
 put("mixed-scripts", "Hello мир κόσμος 世界 العالم עולם दुनिया 세계 world Straße ÆØÅ æøå ĳ ǅ ﬁ ﬀ Å Ω ＡＢＣ１２３ ｶﾀｶﾅ");
 put("private-use-noncharacters", [0xe000, 0xf8ff, 0xfffd, 0xfffe, 0xffff, 0xf0000, 0x10fffd, 0x10ffff, 0x1fffe].map((c) => "a" + cp(c) + "b " + cp(c)).join(" "));
 
+// For tokenizer.json (tests/e2e/tokenizer_json_diff.sh): the special tokens
+// of the test tokenizers in every kind of surrounding (whitespace that
+// lstrip/rstrip eat, word characters that single_word refuses, inside
+// words), SentencePiece's own spellings written as text, and case-folding
+// contractions ((?i:'s|...) in Llama 3's and Qwen2's regex).
+const specials = ["<s>", "</s>", "<unk>", "<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|im_start|>",
+                  "<|im_end|>", "<|endoftext|>", "<|padding|>", "<repo_name>", "<|end|>", "<|user|>", "<mask>", "[X]",
+                  "<|reserved_special_token_1|>"];
+put("special-tokens", specials.map((s) => s + "x " + s + " x" + s + "  " + s + "\n\t" + s + s + " \u3000" + s + "\u00a0y" +
+                                   s.slice(0, -1) + " " + s.toUpperCase()).join("\n") +
+    "<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n<s>[INST] hi [/INST]</s><s> x</s>");
+put("added-words", "Lord LORD Lord's Lordship the Lord, (Lord) _Lord Lord_ Lord1 1Lord éLord Lordé theLord the the. " +
+    "[X] a[X]b [X]x x[X] [X][X] don’t don't DON’T ﬁre fire ﬁ ﬁreﬁ the\u2019s");
+put("sentencepiece-spellings", "▁ ▁▁ a▁b ▁hello ▁▁▁x <0x41> <0x0A> <0xFF> <0x+A> <0x4 <unk><unk> ▁<s>▁ \u2581\u2581 end▁");
+put("case-folding", "'S 'ſ 'K 'ﬆ 'ß 'İ 'LL 'Ll 'lL 'ℓℓ 'VE 'vE 'Re 'rE 'M 'D 'T 'ſt it'ſ he'S I'LL x'ΣS");
+put("space-runs-2-30", Array.from({ length: 29 }, (_, i) => "w" + " ".repeat(i + 2) + "x" + "\t".repeat(i % 4) + "\n").join("") +
+    " ".repeat(24) + " ".repeat(12) + "|" + " ".repeat(25) + "|" + " ".repeat(48));
+put("numbers", "1 12 123 1234 12345 1,234,567.890 0.5 -3 +4 1e10 ²³ x² ¹²³ ١٢٣٤ ۱۲۳ ४५६ ๑๒๓ ⅻ Ⅻ ① ②③ ½ ¼ 𝟏𝟐𝟑 ０１２ 3rd 10000000000000000000000");
+put("newlines", "a\r\n\r\n  b \r \n\t\r\nc\n\n\n  \n d\r\r\r e \n\n\n\n\n\nf\u2028g\u2029h\u0085i\x0bj\x0ck");
+// NFC: compositions, reorderings of combining marks by class, Hangul jamo,
+// singletons, and marks newer than Unicode 9.0 next to old ones (Hugging
+// Face composes with Unicode 9.0 tables).
+const marks = [...range(0x300, 0x36f), ...range(0x483, 0x489), ...range(0x591, 0x5c7), ...range(0x610, 0x61a),
+               ...range(0x64b, 0x65f), ...range(0x1ab0, 0x1ace), ...range(0x1dc0, 0x1dff), ...range(0x20d0, 0x20f0),
+               ...range(0xfe20, 0xfe2f), 0x93c, 0x9bc, 0x9be, 0x9d7, 0xb3e, 0xb56, 0xb57, 0xbbe, 0xbd7, 0xcc2, 0xcd5,
+               0xd3e, 0xd57, 0x102e, 0x1b35, 0x3099, 0x309a, 0x11127, 0x1133e, 0x11357, 0x114b0, 0x115af, 0x11930,
+               0x16ff0, 0x1e8d0, 0x1e944];
+put("nfc", marks.map((m) => "e" + cp(m) + "\u0301 " + "e\u0301" + cp(m) + " a" + cp(m) + "\u0316\u0300 " + cp(m) + "x ").join("") +
+    " \u1100\u1161\u11a8 \u1100\u1161 \uac00\u11a8 \u212b \u2126 A\u030a \u0344 \u0f73 \u1e9b\u0323 \u0958 \ufb2a \u2adc" +
+    " \ud834\udd5e \u00c5\u0301 \u0061\u0328\u0301 \u0105\u0301 \u1ed9 o\u0323\u0302 o\u0302\u0323");
+
 // Every assigned-or-assignable code point (planes 0-3 and 14, all but
 // surrogates; a sample of the unassigned and private-use planes) in the
 // contexts where the regex's classes decide pre-token boundaries: after and

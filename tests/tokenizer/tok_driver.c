@@ -1,9 +1,10 @@
 /* tok_driver.c: the lesion side of the tokenizer differential test.
  *
- *   tok_driver TOKENIZER_DIR FILE...
+ *   tok_driver [--decode] TOKENIZER_DIR FILE...
  *
  * Encodes each file whole and prints one line per file: its ids separated by
- * spaces. Timing (bytes, ids, seconds) goes to stderr.
+ * spaces; with --decode, the bytes that decoding those ids gives back, in
+ * hexadecimal. Timing (bytes, ids, seconds) goes to stderr.
  *
  * Why a driver and not `lesion tokenize`: the differential test must not
  * depend on the CLI's output format. Why it is not named test_*.c: the
@@ -16,6 +17,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static char *read_all(const char *path, size_t *len) {
@@ -44,8 +46,11 @@ static double now_secs(void) {
 }
 
 int main(int argc, char **argv) {
+    int decode = argc > 1 && strcmp(argv[1], "--decode") == 0;
+    argv += decode;
+    argc -= decode;
     if (argc < 3) {
-        fprintf(stderr, "usage: %s TOKENIZER_DIR FILE...\n", argv[0]);
+        fprintf(stderr, "usage: tok_driver [--decode] TOKENIZER_DIR FILE...\n");
         return 2;
     }
     ls_error err;
@@ -77,8 +82,18 @@ int main(int argc, char **argv) {
             if (len > 100000)
                 fprintf(stderr, "tok_driver: %s: %zu bytes -> %zu ids in %.3f s (%.1f MB/s)\n", argv[a],
                         len, n, secs, (double)len / 1e6 / secs);
-            for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", (int)ids[i]);
+            char *back = NULL;
+            size_t back_len = 0;
+            if (!decode) {
+                for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", (int)ids[i]);
+            } else if (ls_tokenizer_decode(tok, ids, n, &back, &back_len, &err)) {
+                fprintf(stderr, "tok_driver: %s: decode: %s\n", argv[a], err.msg);
+                status = 1;
+            } else {
+                for (size_t i = 0; i < back_len; i++) printf("%02x", (unsigned char)back[i]);
+            }
             putchar('\n');
+            free(back);
             free(ids);
         }
         free(text);
