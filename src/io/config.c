@@ -12,6 +12,7 @@
 #include "lesion.h"
 
 #include <cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ void ls_config_derive(ls_config *c) {
     const int gpt2 = c->arch == LS_ARCH_GPT2, neox = c->arch == LS_ARCH_GPT_NEOX;
     if (!c->n_kv_head) c->n_kv_head = c->n_head;
     if (!c->d_head && c->n_head > 0) c->d_head = c->n_embd / c->n_head;
-    if (!c->n_ff) c->n_ff = 4 * c->n_embd;
+    /* 4 x n_embd in int would overflow for an absurd n_embd; validate refuses n_embd first. */
+    if (!c->n_ff && c->n_embd > 0) c->n_ff = c->n_embd <= INT_MAX / 4 ? 4 * c->n_embd : INT_MAX;
     if (!(c->rope_theta > 0)) c->rope_theta = 10000.0;
     c->norm = gpt2 || neox ? LS_NORM_LAYER : LS_NORM_RMS;
     if (!gpt2 && !neox) c->act = LS_ACT_SILU;
@@ -48,9 +50,9 @@ int ls_config_validate(const ls_config *c, ls_error *err) {
     struct { const char *name; int v, max; } f[] = {
         {gpt2 ? "n_layer" : "num_hidden_layers", c->n_layer, LS_MAX_LAYERS},
         {gpt2 ? "n_head" : "num_attention_heads", c->n_head, LS_MAX_HEADS},
+        {gpt2 ? "n_embd" : "hidden_size", c->n_embd, LS_MAX_EMBD}, /* before the sizes derived from it */
         {"num_key_value_heads", c->n_kv_head, LS_MAX_HEADS},
         {"head_dim", c->d_head, LS_MAX_EMBD},
-        {gpt2 ? "n_embd" : "hidden_size", c->n_embd, LS_MAX_EMBD},
         {gpt2 ? "n_inner" : "intermediate_size", c->n_ff, LS_MAX_FF},
         {gpt2 ? "n_positions" : "max_position_embeddings", c->n_ctx, LS_MAX_CTX},
         {"vocab_size", c->vocab_size, LS_MAX_VOCAB},
@@ -176,8 +178,9 @@ static void refuse(reader *r, const char *key, const char *value, const char *wh
 
 static void read_eps(reader *r, const char *key, double dflt, ls_config *c) {
     double eps = dflt;
-    get_num(r, key, &eps);
-    c->ln_eps = (float)eps;
+    if (get_num(r, key, &eps) && !(eps > 0 && eps < 1)) /* refused here, before a narrowing to float */
+        r->rc = ls_fail(r->err, "%s = %g is out of range (expected 0 < eps < 1)", key, eps);
+    c->ln_eps = r->rc ? (float)dflt : (float)eps;
 }
 
 /* hidden_act / activation_function: the GELU variants and SiLU. */

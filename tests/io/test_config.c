@@ -122,6 +122,17 @@ static void test_out_of_range_and_divisibility(void **state) {
     expect_config_error("{\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 4, \"n_positions\": 8, \"vocab_size\": 3,"
                         " \"layer_norm_epsilon\": 0}",
                         "layer_norm_epsilon = 0 is out of range");
+    /* The default n_inner (4 x n_embd) must not overflow int before validation sees n_embd (fuzz_config). */
+    expect_config_error("{\"n_layer\": 1, \"n_head\": 1, \"n_embd\": 2147483647, \"n_positions\": 8,"
+                        " \"vocab_size\": 3}",
+                        "n_embd = 2147483647 is out of range");
+    expect_config_error("{\"n_layer\": 1, \"n_head\": 1, \"n_embd\": 1073741824, \"n_positions\": 8,"
+                        " \"vocab_size\": 3}",
+                        "n_embd = 1073741824 is out of range");
+    /* An epsilon beyond float's range is refused before it is narrowed. */
+    expect_config_error("{\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 4, \"n_positions\": 8, \"vocab_size\": 3,"
+                        " \"layer_norm_epsilon\": 1e300}",
+                        "layer_norm_epsilon = 1e+300 is out of range");
 }
 
 static void test_not_json(void **state) {
