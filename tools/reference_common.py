@@ -19,8 +19,9 @@ the two cannot drift apart in how they read files or parse arguments:
     directory with one SITE.npy per site. Nothing is left half-written: each
     file is written under a temporary name and renamed into place.
 
-reference_gpt2.py predates this module and keeps its own loader; it uses
-only write_dump from here.
+reference_gpt2.py keeps its own loader (one model.safetensors, GPT-2's
+names and Conv1D layout) and its own bf16 rounding (wpe stays float32, as
+in lesion), and passes both to run_main.
 """
 import json
 import os
@@ -194,7 +195,8 @@ def apply_slices(params, slices):
 
 # ---- command line and outputs -------------------------------------------------
 
-def add_common_args(ap, model_help):
+def add_common_args(ap, model_help, round_help="round every weight matrix (2-D tensor) to bfloat16 first, "
+                    "with torch's own rounding, before any --zero; vectors stay float32"):
     ap.add_argument("--model", required=True, help=model_help)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--ids", help="comma-separated token ids")
@@ -206,9 +208,7 @@ def add_common_args(ap, model_help):
     ap.add_argument("--zero", action="append", default=[], metavar="SPEC", help="zero-ablate a weight slice")
     ap.add_argument("--with-bias", action="store_true", help="--zero also zeroes the matching bias slice")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    ap.add_argument("--round-bf16", action="store_true",
-                    help="round every weight matrix (2-D tensor) to bfloat16 first, with torch's own rounding, "
-                    "before any --zero; vectors stay float32")
+    ap.add_argument("--round-bf16", action="store_true", help=round_help)
 
 
 def _atomic(path, write):
@@ -242,15 +242,26 @@ def write_dump(path, record):
         write_npy(os.path.join(path, k + ".npy"), v)
 
 
-def run_main(argv, name, description, load_model, apply_zero, forward):
-    """The command line shared by reference_llama.py and reference_neox.py:
-    ids -> model (rounded, zero-ablated as asked) -> float32 logits in --out
-    and/or every intermediate in --dump; errors as one line, exit 1. Torch is
-    imported here only, so the module stays loadable without it."""
+def run_main(argv, name, description, load_model, apply_zero, forward,
+             model_help="dir with config.json and model.safetensors (or shards + model.safetensors.index.json)",
+             round_bf16=None, add_args=None, forward_options=None):
+    """The command line every reference shares: ids -> model (rounded,
+    zero-ablated as asked) -> float32 logits in --out and/or every
+    intermediate in --dump; errors as one line, exit 1. A reference may bring
+    its own bf16 rounding (round_bf16 = (function, help text)), extra flags
+    (add_args(parser)) and keyword arguments for its forward pass computed
+    from them (forward_options(args) -> dict). Torch is imported here only,
+    so the module stays loadable without it."""
     import argparse
     import torch
     ap = argparse.ArgumentParser(description=description)
-    add_common_args(ap, "dir with config.json and model.safetensors (or shards + model.safetensors.index.json)")
+    round_fn = round_bf16[0] if round_bf16 else round_matrices_bf16
+    if round_bf16:
+        add_common_args(ap, model_help, round_bf16[1])
+    else:
+        add_common_args(ap, model_help)
+    if add_args:
+        add_args(ap)
     args = ap.parse_args(argv)
     if args.out is None and args.dump is None:
         ap.error("give --out, --dump or both")
@@ -259,12 +270,13 @@ def run_main(argv, name, description, load_model, apply_zero, forward):
         ids = read_ids(args)
         cfg, params = load_model(args.model)
         if args.round_bf16:
-            round_matrices_bf16(params)
+            round_fn(params)
         for spec in args.zero:
             apply_zero(cfg, params, spec, args.with_bias)
         record = {} if args.dump else None
+        options = forward_options(args) if forward_options else {}
         with torch.no_grad():
-            logits = forward(cfg, params, ids, getattr(torch, args.dtype), record)
+            logits = forward(cfg, params, ids, getattr(torch, args.dtype), record, **options)
         if args.out:
             write_npy(args.out, logits.numpy())
         if args.dump:

@@ -72,7 +72,6 @@ Usage:
 At least one of --out and --dump. The output is float32 (T, V) .npy
 whatever the compute dtype.
 """
-import argparse
 import json
 import math
 import os
@@ -83,16 +82,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reference_common  # noqa: E402
 import safetensors_np  # noqa: E402
+from reference_common import (RefError, apply_slices, dim_selector, index_list,  # noqa: E402,F401
+                              layer_head_selector, parse_ids, run_main)
 
 PER_LAYER = ["ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
              "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias",
              "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"]
-
-
-class RefError(Exception):
-    pass
 
 
 # ---- loading ---------------------------------------------------------------
@@ -151,23 +147,6 @@ def load_model(model_dir):
 
 # ---- zero-ablation specs ---------------------------------------------------
 
-def _index_list(text, limit, what, spec):
-    """"0-2,5" -> [0, 1, 2, 5], each checked against limit."""
-    out = []
-    for item in text.split(","):
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
-        if not m:
-            raise RefError("%s: bad %s list %r" % (spec, what, text))
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) is not None else lo
-        if lo > hi:
-            raise RefError("%s: empty %s range %s" % (spec, what, item))
-        if hi >= limit:
-            raise RefError("%s: %s %s out of range 0..%d" % (spec, what, item, limit - 1))
-        out.extend(range(lo, hi + 1))
-    return sorted(set(out))
-
-
 def zero_slices(cfg, spec, with_bias=False):
     """Translates a spec into [(tensor name, axis, indices)]: zero
     tensor[indices] along axis (0 = rows, 1 = columns; 1-D tensors use 0)."""
@@ -176,11 +155,8 @@ def zero_slices(cfg, spec, with_bias=False):
     target, _, sel = spec.partition("@")
     layered = {"attn.q", "attn.k", "attn.v", "attn.o", "mlp.fc", "mlp.proj", "ln1", "ln2"}
     if target in layered:
-        m = re.fullmatch(r"(?:L([\d,\-]+)|all|)(?:H([\d,\-]+))?", sel)
-        if not m:
-            raise RefError("%s: bad selector %r" % (spec, sel))
-        layers = _index_list(m.group(1), L, "layer", spec) if m.group(1) else list(range(L))
-        heads = _index_list(m.group(2), H, "head", spec) if m.group(2) else None
+        layers, head_text = layer_head_selector(spec, sel, L)
+        heads = index_list(head_text, H, "head", spec) if head_text else None
         if heads is not None and not target.startswith("attn."):
             raise RefError("%s: heads apply to attn.* only" % spec)
         heads = heads if heads is not None else list(range(H))
@@ -216,21 +192,12 @@ def zero_slices(cfg, spec, with_bias=False):
         out = [("ln_f.weight", 0, list(range(C)))]
         return out + ([("ln_f.bias", 0, list(range(C)))] if with_bias else [])
     if target in ("wte", "wpe"):
-        m = re.fullmatch(r"(?:D([\d,\-]+))?", sel)
-        if not m:
-            raise RefError("%s: bad selector %r (want D0-63)" % (spec, sel))
-        dims = _index_list(m.group(1), C, "dim", spec) if m.group(1) else list(range(C))
-        return [(target + ".weight", 1, dims)]
+        return [(target + ".weight", 1, dim_selector(spec, sel, C))]
     raise RefError("%s: unknown target %r" % (spec, target))
 
 
 def apply_zero(cfg, params, spec, with_bias=False):
-    for name, axis, idx in zero_slices(cfg, spec, with_bias):
-        t = params[name] = params[name].copy()
-        if axis == 0:
-            t[idx] = 0.0
-        else:
-            t[:, idx] = 0.0
+    apply_slices(params, zero_slices(cfg, spec, with_bias))
 
 
 # ---- the forward pass ------------------------------------------------------
@@ -311,13 +278,6 @@ def forward(cfg, params, ids, dtype=torch.float64, record=None, round_inputs=Fal
     return logits
 
 
-def parse_ids(text):
-    try:
-        return [int(t) for t in text.replace(",", " ").split()]
-    except ValueError:
-        raise RefError("token ids must be integers: %r" % text[:80])
-
-
 BF16_MATRICES = re.compile(r"wte\.weight|head|h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight")
 
 
@@ -329,52 +289,21 @@ def round_matrices_bf16(params):
             params[name] = torch.from_numpy(params[name]).to(torch.bfloat16).to(torch.float32).numpy()
 
 
-def main(argv):
-    ap = argparse.ArgumentParser(description="Independent PyTorch GPT-2 forward pass (reference logits).")
-    ap.add_argument("--model", required=True, help="dir with config.json and model.safetensors")
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ids", help="comma-separated token ids")
-    src.add_argument("--ids-file", help="file of token ids separated by whitespace or commas")
-    ap.add_argument("--out", help="float32 .npy of shape (T, V)")
-    ap.add_argument("--dump", metavar="NPZ_OR_DIR",
-                    help="write every named intermediate: one .npz if the path ends in .npz, "
-                    "else a directory of SITE.npy files")
-    ap.add_argument("--zero", action="append", default=[], metavar="SPEC", help="zero-ablate a weight slice")
-    ap.add_argument("--with-bias", action="store_true", help="--zero also zeroes the matching bias slice")
-    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    ap.add_argument("--round-bf16", action="store_true",
-                    help="round the weight matrices (wte, c_attn, c_proj, c_fc, and an untied head) to bfloat16 "
-                    "first, with torch's own rounding: what lesion --weights bf16 computes with")
+def add_args(ap):
     ap.add_argument("--round-activations-bf16", action="store_true",
                     help="also round the input of every weight product to bfloat16 (with --round-bf16: what "
                     "lesion --weights bf16 --compute bf16 computes for 4 or more positions)")
-    args = ap.parse_args(argv)
-    if args.out is None and args.dump is None:
-        ap.error("give --out, --dump or both")
-    torch.set_num_threads(1)
-    try:
-        if args.ids is not None:
-            ids = parse_ids(args.ids)
-        else:
-            with open(args.ids_file) as f:
-                ids = parse_ids(f.read())
-        cfg, params = load_model(args.model)
-        if args.round_bf16:
-            round_matrices_bf16(params)
-        for spec in args.zero:
-            apply_zero(cfg, params, spec, args.with_bias)
-        record = {} if args.dump else None
-        with torch.no_grad():
-            logits = forward(cfg, params, ids, getattr(torch, args.dtype), record, args.round_activations_bf16)
-        if args.dump:
-            reference_common.write_dump(args.dump, record)
-    except (RefError, OSError, KeyError, ValueError) as e:
-        print("reference_gpt2: %s" % e, file=sys.stderr)
-        return 1
-    if args.out:
-        with open(args.out, "wb") as f:  # exactly this path (np.save(str) would append .npy)
-            np.save(f, logits.numpy().astype(np.float32))
-    return 0
+
+
+def main(argv):
+    return run_main(argv, "reference_gpt2", "Independent PyTorch GPT-2 forward pass (reference logits).",
+                    load_model, apply_zero, forward,
+                    model_help="dir with config.json and model.safetensors",
+                    round_bf16=(round_matrices_bf16, "round the weight matrices (wte, c_attn, c_proj, c_fc, and an "
+                                "untied head; not wpe) to bfloat16 first, with torch's own rounding: what lesion "
+                                "--weights bf16 computes with"),
+                    add_args=add_args,
+                    forward_options=lambda args: {"round_inputs": args.round_activations_bf16})
 
 
 if __name__ == "__main__":

@@ -163,6 +163,11 @@ int ls_tensor_is_matrix(const ls_config *cfg, ls_tensor_id id);
 /* Metadata of the safetensors header (may be NULL): a cJSON object, opaque here. */
 const void *ls_model_metadata(const ls_model *m);
 int64_t ls_model_param_count(const ls_model *m);
+/* The configuration as one line of JSON (malloc'd: ls_free; NULL when out of
+ * memory): the sizes, the directory, the parameter count and the kinds of
+ * the forward pass (norm, activation, rope, biases). `lesion inspect --json`
+ * prints it as "config"; ls_session_config_json returns it. */
+char *ls_model_config_json(const ls_model *m);
 /* How many safetensors files the checkpoint has (1, or its shards), and
  * which holds a tensor (-1 for absent and aliased ids). */
 int ls_model_file_count(const ls_model *m);

@@ -38,8 +38,8 @@ int ls_session_threads(const ls_session *s);
 /* The weights a run sees now: the clean view, or the overlay's. */
 ls_weights ls_session_view(const ls_session *s);
 
-/* The model's configuration as one line of JSON (malloc'd: ls_free), keys
- * as `lesion inspect --json`'s "config" plus the kinds of the forward pass. */
+/* The model's configuration as one line of JSON (malloc'd: ls_free):
+ * ls_model_config_json of the session's model. */
 char *ls_session_config_json(const ls_session *s);
 
 /* Applies lesions on top of those applied: specs is one spec or several

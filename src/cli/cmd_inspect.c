@@ -39,18 +39,9 @@ int cmd_inspect(int argc, char **argv) {
     cJSON *o = cJSON_CreateObject(), *tensors = NULL;
     int name_width = 28;
     if (json) {
-        cJSON *cfg = cJSON_AddObjectToObject(o, "config");
-        cJSON_AddStringToObject(cfg, "model_type", ls_arch_name(c->arch));
-        cJSON_AddNumberToObject(cfg, "n_layer", c->n_layer);
-        cJSON_AddNumberToObject(cfg, "n_kv_head", c->n_kv_head);
-        cJSON_AddNumberToObject(cfg, "d_head", c->d_head);
-        cJSON_AddNumberToObject(cfg, "n_ff", c->n_ff);
-        cJSON_AddBoolToObject(cfg, "tied_head", c->tied_head);
-        cJSON_AddNumberToObject(cfg, "n_head", c->n_head);
-        cJSON_AddNumberToObject(cfg, "n_embd", c->n_embd);
-        cJSON_AddNumberToObject(cfg, "n_ctx", c->n_ctx);
-        cJSON_AddNumberToObject(cfg, "vocab_size", c->vocab_size);
-        cJSON_AddNumberToObject(cfg, "layer_norm_epsilon", (double)c->ln_eps);
+        char *cfg_text = ls_model_config_json(model); /* the same keys as the Python API's Model.config */
+        cJSON_AddItemToObject(o, "config", cfg_text ? cJSON_Parse(cfg_text) : cJSON_CreateNull());
+        ls_free(cfg_text);
         cJSON_AddStringToObject(o, "model", ls_model_dir(model));
         cJSON_AddNumberToObject(o, "parameters", (double)ls_model_param_count(model));
         tensors = cJSON_AddArrayToObject(o, "tensors");

@@ -79,42 +79,7 @@ int ls_session_threads(const ls_session *s) { return s->n_threads; }
 ls_weights ls_session_view(const ls_session *s) { return ls_overlay_view(s->overlay); }
 int ls_session_lesion_count(const ls_session *s) { return s->n_lesions; }
 
-char *ls_session_config_json(const ls_session *s) {
-    static const char *const norms[] = {"layernorm", "rmsnorm"}, *const acts[] = {"gelu_tanh", "gelu_erf", "silu"},
-                             *const ropes[] = {"default", "linear", "llama3"};
-    const ls_config *c = ls_model_config(s->model);
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "model_type", ls_arch_name(c->arch));
-    cJSON_AddStringToObject(o, "model", ls_model_dir(s->model));
-    cJSON_AddNumberToObject(o, "parameters", (double)ls_model_param_count(s->model));
-    cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
-    cJSON_AddNumberToObject(o, "n_head", c->n_head);
-    cJSON_AddNumberToObject(o, "n_kv_head", c->n_kv_head);
-    cJSON_AddNumberToObject(o, "d_head", c->d_head);
-    cJSON_AddNumberToObject(o, "n_embd", c->n_embd);
-    cJSON_AddNumberToObject(o, "n_ff", c->n_ff);
-    cJSON_AddNumberToObject(o, "n_ctx", c->n_ctx);
-    cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
-    cJSON_AddNumberToObject(o, "layer_norm_epsilon", (double)c->ln_eps);
-    cJSON_AddStringToObject(o, "norm", norms[c->norm]);
-    cJSON_AddStringToObject(o, "activation", acts[c->act]);
-    cJSON_AddBoolToObject(o, "learned_pos", c->learned_pos);
-    cJSON_AddNumberToObject(o, "rope_dims", c->rope_dims);
-    cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
-    cJSON_AddStringToObject(o, "rope_scaling", ropes[c->rope_scaling]);
-    cJSON_AddBoolToObject(o, "fused_qkv", c->fused_qkv);
-    cJSON_AddBoolToObject(o, "qkv_bias", c->qkv_bias);
-    cJSON_AddBoolToObject(o, "out_bias", c->out_bias);
-    cJSON_AddBoolToObject(o, "parallel_residual", c->parallel_residual);
-    cJSON_AddBoolToObject(o, "tied_head", c->tied_head);
-    cJSON_AddNumberToObject(o, "sliding_window", c->sliding_window);
-    cJSON_AddNumberToObject(o, "bos_id", c->bos_id);
-    cJSON_AddNumberToObject(o, "eos_id", c->eos_id);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return text;
-}
+char *ls_session_config_json(const ls_session *s) { return ls_model_config_json(s->model); }
 
 /* The items of a ';' or space separated list, in a malloc'd copy (*copy). */
 static int split_list(const char *text, char **copy, char **items, int cap, const char *what, ls_error *err) {

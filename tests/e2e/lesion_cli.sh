@@ -71,6 +71,14 @@ assert n == 16 * 16, n
 assert abs(m1 - m0) < 4 * s0 / math.sqrt(n) and abs(s1 / s0 - 1) < 4 / math.sqrt(2 * n), (m0, m1, s0, s1)
 assert [t for t in o["tensors"] if t["lesioned"]] == [t for t in o["tensors"] if t["name"] == "h.1.attn.c_attn.weight"]
 PYEOF
+$PY - "$T/inspect.json" $M/config.json <<'PYEOF' && ok "inspect --json: config from config.json, with the forward pass's kinds" || bad "inspect --json config wrong"
+import sys, json
+c, raw = json.load(open(sys.argv[1]))["config"], json.load(open(sys.argv[2]))
+assert (c["n_layer"], c["n_head"], c["n_embd"], c["vocab_size"]) == \
+    (raw["n_layer"], raw["n_head"], raw["n_embd"], raw["vocab_size"]), (c, raw)
+assert c["n_ff"] == 4 * raw["n_embd"] and c["d_head"] == raw["n_embd"] // raw["n_head"], c
+assert (c["model_type"], c["norm"], c["activation"], c["fused_qkv"]) == ("gpt2", "layernorm", "gelu_tanh", True), c
+PYEOF
 
 # The seed experiment's first example, on the bundled model; and the
 # prefill path that runs attention through sgemm (>= 64 positions) is also
