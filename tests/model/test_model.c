@@ -11,7 +11,10 @@
  * and with one head's keys zeroed. */
 #include "test_util.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char g_dir[64];
@@ -475,6 +478,55 @@ static void test_fixture_matches_pytorch_reference(void **state) {
     ls_model_close(m);
 }
 
+/* KiB of path's file mapped into this process and resident (its VMAs' Rss in /proc/self/smaps). */
+static long mapped_kib(const char *path) {
+    char want[PATH_MAX], line[PATH_MAX + 128];
+    if (!realpath(path, want)) fail_msg("realpath %s", path);
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) fail_msg("cannot read /proc/self/smaps");
+    long total = 0, kib;
+    int in_file = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        size_t n = strlen(line), w = strlen(want);
+        if (strchr(line, '-') == line + strspn(line, "0123456789abcdef") && line[0] != 0)
+            in_file = n >= w && strcmp(line + n - w, want) == 0; /* a VMA's header line */
+        else if (in_file && sscanf(line, "Rss: %ld kB", &kib) == 1)
+            total += kib;
+    }
+    fclose(f);
+    return total;
+}
+
+/* After ls_model_store_bf16, reading what the forward pass reads in fp32
+ * (the vectors: biases, norms, wpe) maps nothing of the file beyond the
+ * pages at tensors' edges: the vectors are private copies, and the
+ * matrices' fp32 pages are handed back. Reading a vector in the mapping
+ * used to map the large page-cache folio around it, pieces of the
+ * neighbouring matrices included (Linux 6.18: 2-3 MiB per matrix). */
+static void test_bf16_store_releases_the_file(void **state) {
+    (void)state;
+    char dir[128], file[160];
+    const ls_config cfg = ls_config_gpt2(2, 4, 512, 64, 4096); /* 31 MiB of fp32: wte 8 MiB, c_fc 4 MiB */
+    make_model("bf16_release", &cfg, NULL, dir, sizeof dir);
+    test_path(file, sizeof file, dir, "model.safetensors");
+    ls_model *m = open_ok(dir);
+    ls_error err = {{0}};
+    if (ls_model_store_bf16(m, &err) != 0) fail_msg("%s", err.msg);
+    ls_weights w = ls_model_weights(m);
+    double sum = 0;
+    for (ls_tensor_id id = 0; id < ls_tensor_count(&cfg); id++) {
+        if (ls_tensor_is_matrix(&cfg, id) || !w.t[id]) continue;
+        for (int64_t i = 0; i < ls_model_tensor_info(m, id)->n_elems; i++) sum += w.t[id][i];
+    }
+    assert_true(isfinite(sum));
+    const long kib = mapped_kib(file), tensors = ls_tensor_count(&cfg);
+    if (kib > 8 * tensors + 64) /* two partial pages per tensor, and the header */
+        fail_msg("%ld KiB of %s still resident after bf16 storage (expected at most %ld)", kib, file,
+                 8 * tensors + 64);
+    ls_model_close(m);
+}
+
 int main(void) {
     k_cfg = ls_config_gpt2(2, 2, 8, 16, 11);
     const struct CMUnitTest tests[] = {
@@ -487,6 +539,7 @@ int main(void) {
         cmocka_unit_test(test_config_and_file_disagree),
         cmocka_unit_test(test_integer_dtype_refused),
         cmocka_unit_test(test_fixture_matches_pytorch_reference),
+        cmocka_unit_test(test_bf16_store_releases_the_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
