@@ -194,6 +194,7 @@ def main(argv):
     ap.add_argument("--family-note", default="", help="why family models were left out")
     ap.add_argument("--system", help="lesion --version --json of this run")
     ap.add_argument("--env-coretype", default="", help="OPENBLAS_CORETYPE as the environment had it")
+    ap.add_argument("--commit", help="the commit the run built (default: the checkout's now)")
     a = ap.parse_args(argv)
     system = {}
     if a.system:
@@ -335,7 +336,7 @@ def main(argv):
     torch_line = next((r for r in lines if r["impl"] == "torch"), {})
     result = {
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "commit": git_commit(),
+        "commit": a.commit or git_commit(),
         "machine": {"cpu": lscpu_model(), "cpu_family": family, "cores": os.cpu_count(), "kernel": platform.release(),
                     "load_average_at_start": a.load},
         "system": system,

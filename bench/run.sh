@@ -61,6 +61,10 @@ SMOKE=0
 [ "${1:-}" = "--smoke" ] && SMOKE=1
 mkdir -p "$OUT"
 t_begin=$(date +%s.%N)
+# The commit the binaries are built from, taken now: the run takes most of
+# an hour, and commits made meanwhile are not in what it measures.
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit=$commit-dirty
 
 # The Makefile's value of a variable, so the harness compiles exactly like the library.
 mkvar() { make -s --no-print-directory BUILD="$BUILD" --eval "bench-print-$1: ; @echo \$($1)" "bench-print-$1"; }
@@ -315,4 +319,4 @@ fi
 $PY bench/report.py "$RAW" --out "$RESULTS" --model "$MODEL" --load "$load" \
     --total-secs "$(secs_since "$t_begin")" --sweep-note "$sweep_note" --scale-note "$scale_note" \
     --family-note "$family_note" \
-    --system "$OUT/system.json" --env-coretype "$env_coretype"
+    --system "$OUT/system.json" --env-coretype "$env_coretype" --commit "$commit"
